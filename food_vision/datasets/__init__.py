@@ -1,0 +1,1 @@
+"""Datasets: the generated demo, ImageFolder validation and the data loaders."""

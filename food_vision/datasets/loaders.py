@@ -1,0 +1,102 @@
+"""Data loaders sized for a small machine, over a validated ImageFolder dataset."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from food_vision.datasets.layout import DatasetSummary
+from food_vision.images import to_rgb
+from food_vision.transforms import eval_transform, train_transform
+
+PR_SET_PDEATHSIG = 1
+
+
+class ImageListDataset(Dataset[tuple[Tensor, int]]):
+    """Labelled image files, decoded to RGB and transformed on access."""
+
+    def __init__(
+        self, samples: Sequence[tuple[Path, int]], transform: Callable[[Image.Image], Tensor]
+    ) -> None:
+        self.samples = list(samples)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        path, label = self.samples[index]
+        with Image.open(path) as image:
+            return self.transform(to_rgb(image)), label
+
+
+@dataclass(frozen=True)
+class Loaders:
+    train: DataLoader[tuple[Tensor, int]]
+    test: DataLoader[tuple[Tensor, int]]
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.train)
+
+
+def default_workers() -> int:
+    """Leave one core for the training loop itself: workers <= cores - 1, at most 4."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(0, min(4, (cores or 1) - 1))
+
+
+def _worker_init(_: int) -> None:
+    """Workers ignore the stop signals (the trainer stops them) and die with the trainer."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    torch.set_num_threads(1)
+
+
+def build_loaders(
+    summary: DatasetSummary,
+    *,
+    image_size: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    batch_size: int,
+    seed: int,
+    workers: int | None = None,
+    device: torch.device | None = None,
+) -> Loaders:
+    workers = default_workers() if workers is None else workers
+    pin = device is not None and device.type == "cuda"
+    common = {
+        "batch_size": batch_size,
+        "num_workers": workers,
+        "persistent_workers": workers > 0,
+        "pin_memory": pin,
+        "worker_init_fn": _worker_init if workers > 0 else None,
+    }
+    generator = torch.Generator().manual_seed(seed)
+    train = DataLoader(
+        ImageListDataset(summary.samples("train"), train_transform(image_size, mean, std)),
+        shuffle=True,
+        generator=generator,
+        **common,
+    )
+    test = DataLoader(
+        ImageListDataset(summary.samples("test"), eval_transform(image_size, mean, std)),
+        shuffle=False,
+        **common,
+    )
+    return Loaders(train, test)

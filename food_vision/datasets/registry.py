@@ -1,0 +1,161 @@
+"""Named datasets and custom folders: where each lives and how it is made available."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from food_vision.datasets.demo import generate_demo, is_demo_complete
+from food_vision.datasets.download import fetch_archive_dataset
+
+COURSE_DATA = "https://github.com/mrdbourke/pytorch-deep-learning/raw/main/data/"
+DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+Kind = Literal["generated", "archive", "torchvision", "folder"]
+
+
+class UnknownDatasetError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class NamedDataset:
+    name: str
+    title: str
+    kind: Kind
+    url: str = ""
+
+
+NAMED: dict[str, NamedDataset] = {
+    ds.name: ds
+    for ds in (
+        NamedDataset(
+            "demo", "Demo: generated pizza / steak / sushi drawings (offline)", "generated"
+        ),
+        NamedDataset(
+            "pizza_steak_sushi",
+            "Pizza / steak / sushi photos, 10% of Food-101 (download, 16 MB)",
+            "archive",
+            COURSE_DATA + "pizza_steak_sushi.zip",
+        ),
+        NamedDataset(
+            "pizza_steak_sushi_20",
+            "Pizza / steak / sushi photos, 20% of Food-101 (download, 30 MB)",
+            "archive",
+            COURSE_DATA + "pizza_steak_sushi_20_percent.zip",
+        ),
+        NamedDataset("food101", "Food-101, 101 classes (download, 5 GB)", "torchvision"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    name: str
+    title: str
+    kind: Kind
+    path: Path
+    available: bool
+
+
+def dataset_path(name: str, data_dir: Path) -> Path:
+    """The folder of a named or custom dataset; a custom name must be a plain folder name."""
+    if name not in NAMED and not DATASET_NAME.fullmatch(name):
+        raise UnknownDatasetError(
+            f"{name!r} is not a dataset name (letters, digits, '.', '_' and '-' only)"
+        )
+    return data_dir / name
+
+
+def list_datasets(data_dir: Path) -> list[DatasetEntry]:
+    """The named datasets (downloaded or not) and every custom folder in the data directory."""
+    entries = [
+        DatasetEntry(ds.name, ds.title, ds.kind, data_dir / ds.name, _is_ready(ds, data_dir))
+        for ds in NAMED.values()
+    ]
+    if data_dir.is_dir():
+        for folder in sorted(data_dir.iterdir()):
+            if folder.name in NAMED or not DATASET_NAME.fullmatch(folder.name):
+                continue
+            if folder.is_dir() and not folder.is_symlink() and (folder / "train").is_dir():
+                entries.append(DatasetEntry(folder.name, folder.name, "folder", folder, True))
+    return entries
+
+
+def resolve_dataset(
+    name_or_dir: str, data_dir: Path, *, download: bool = True, progress: bool = False
+) -> Path:
+    """The ImageFolder root for ``name_or_dir``, generating or downloading a named one."""
+    named = NAMED.get(name_or_dir)
+    if named is None:
+        candidate = Path(name_or_dir).expanduser()
+        if os.sep in name_or_dir or candidate.is_absolute():
+            if not candidate.is_dir():
+                raise UnknownDatasetError(f"dataset folder {candidate} does not exist")
+            return candidate
+        folder = dataset_path(name_or_dir, data_dir)
+        if not folder.is_dir():
+            known = ", ".join(NAMED)
+            raise UnknownDatasetError(
+                f"unknown dataset {name_or_dir!r}: not one of {known}, "
+                f"and no folder of that name in {data_dir}"
+            )
+        return folder
+    root = data_dir / named.name
+    if _is_ready(named, data_dir):
+        return root
+    if not download and named.kind != "generated":
+        raise UnknownDatasetError(f"dataset {named.name} has not been downloaded yet")
+    if named.kind == "generated":
+        return generate_demo(root)
+    if named.kind == "archive":
+        return fetch_archive_dataset(named.name, named.url, data_dir, progress=progress)
+    return prepare_food101(data_dir, progress=progress)
+
+
+def _is_ready(named: NamedDataset, data_dir: Path) -> bool:
+    root = data_dir / named.name
+    if named.kind == "generated":
+        return is_demo_complete(root)
+    return (root / "train").is_dir() and (root / "test").is_dir()
+
+
+def prepare_food101(data_dir: Path, *, progress: bool = False) -> Path:
+    """Download Food-101 through torchvision, then lay it out as ImageFolder with hard links."""
+    from torchvision.datasets import Food101
+
+    source = data_dir / ".food101-source"
+    Food101(root=str(source), split="train", download=True)
+    return food101_to_image_folder(source / "food-101", data_dir / "food101")
+
+
+def food101_to_image_folder(source: Path, target: Path) -> Path:
+    """Arrange ``images/<class>/<id>.jpg`` into ``train/`` and ``test/`` per ``meta/*.json``.
+
+    Hard links (or copies across file systems) into a temporary folder renamed into place.
+    """
+    if (target / "train").is_dir():
+        return target
+    tmp = Path(tempfile.mkdtemp(prefix=".food101-", dir=target.parent))
+    try:
+        for split in ("train", "test"):
+            listing = json.loads((source / "meta" / f"{split}.json").read_text(encoding="utf-8"))
+            for label, ids in listing.items():
+                (tmp / split / label).mkdir(parents=True, exist_ok=True)
+                for image_id in ids:
+                    src = source / "images" / f"{image_id}.jpg"
+                    dst = tmp / split / label / src.name
+                    try:
+                        os.link(src, dst)
+                    except OSError:
+                        shutil.copyfile(src, dst)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target

@@ -1,0 +1,64 @@
+"""Prediction from a saved bundle: batched top-k over RGB images."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+from food_vision.bundle import ModelMeta, load_bundle
+from food_vision.images import to_rgb
+from food_vision.transforms import eval_transform
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    probability: float
+
+
+class Predictor:
+    """A loaded model with its preprocessing; ``predict`` takes any number of images."""
+
+    def __init__(self, model: nn.Module, meta: ModelMeta) -> None:
+        self.model = model.eval()
+        self.meta = meta
+        self.transform = eval_transform(meta.input_size, meta.mean, meta.std)
+
+    @classmethod
+    def from_bundle(cls, folder: Path) -> Predictor:
+        model, meta = load_bundle(Path(folder))
+        return cls(model, meta)
+
+    @property
+    def classes(self) -> list[str]:
+        return self.meta.classes
+
+    def preprocess(self, image: Image.Image) -> Tensor:
+        return self.transform(to_rgb(image))
+
+    def probabilities(self, batch: Tensor) -> Tensor:
+        """Softmax over a preprocessed batch, shape (N, classes)."""
+        with torch.inference_mode():
+            return torch.softmax(self.model(batch), dim=1)
+
+    def predict(self, images: Sequence[Image.Image], top_k: int = 3) -> list[list[Prediction]]:
+        if not images:
+            return []
+        batch = torch.stack([self.preprocess(image) for image in images])
+        return self.top_k(self.probabilities(batch), top_k)
+
+    def top_k(self, probabilities: Tensor, k: int) -> list[list[Prediction]]:
+        k = max(1, min(k, len(self.classes)))
+        values, indices = probabilities.topk(k, dim=1)
+        return [
+            [
+                Prediction(self.classes[index], round(float(value), 6))
+                for value, index in zip(row_values, row_indices, strict=True)
+            ]
+            for row_values, row_indices in zip(values.tolist(), indices.tolist(), strict=True)
+        ]
