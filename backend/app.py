@@ -1,0 +1,51 @@
+"""The FastAPI application: built by ``create_app``, services created in its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+
+from backend.services.container import Services
+from backend.settings import Settings, get_settings
+from backend.web import api_meta, api_runs, errors, pages, ws
+from backend.web.security import OriginCheckMiddleware
+from food_vision import __version__
+from frontend.vendor import FRONTEND
+
+log = logging.getLogger("foodvision.server")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = Services.create(settings)
+        app.state.services = services
+        await services.start()
+        log.info("FoodVision ready: run store %s", settings.runs_dir.resolve())
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    app = FastAPI(
+        title="FoodVision",
+        version=__version__,
+        description="Train image classifiers, watch them learn live, and use them.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(OriginCheckMiddleware)
+    app.add_exception_handler(RequestValidationError, errors.validation_error)
+    app.mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static")
+    for router in (api_meta.router, api_runs.router, ws.router, pages.router):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""Business logic of the server. Nothing here imports FastAPI or Starlette."""

@@ -1,0 +1,51 @@
+"""The service objects of one app instance, created in its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from backend.services.datasets import DatasetService
+from backend.services.hub import Hub
+from backend.services.run_store import RunStore
+from backend.services.training import TrainerOptions, TrainingManager
+from backend.settings import Settings
+
+log = logging.getLogger("foodvision.server")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: RunStore
+    hub: Hub
+    training: TrainingManager
+    datasets: DatasetService
+    ready: bool = False
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        store = RunStore(settings.runs_dir)
+        hub = Hub()
+        options = TrainerOptions(
+            home=settings.home.resolve(),
+            data_dir=settings.resolved_data_dir.resolve(),
+            threads=settings.trainer_threads,
+            workers=settings.trainer_workers,
+            grace_seconds=settings.grace_seconds,
+        )
+        training = TrainingManager(store, hub, options)
+        return cls(settings, store, hub, training, DatasetService(settings.resolved_data_dir))
+
+    async def start(self) -> None:
+        """Prepare the run store and mark runs left active by an earlier server."""
+        await asyncio.to_thread(self.settings.runs_dir.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(self.settings.resolved_data_dir.mkdir, parents=True, exist_ok=True)
+        for record in await asyncio.to_thread(self.store.recover_interrupted):
+            log.warning("run %s was left active by an earlier server: interrupted", record.id)
+        self.ready = True
+
+    async def stop(self) -> None:
+        self.ready = False
+        await self.training.shutdown()

@@ -1,0 +1,88 @@
+"""Fan-out of run updates to subscribers, one bounded queue each.
+
+Publishing never waits: a subscriber whose queue is full is marked as lagging and its
+messages are dropped until it catches up by reading the run store (a fresh snapshot). So a
+slow or stalled WebSocket client never delays the trainer or the other clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from food_vision.events import Event
+from food_vision.runs import RunRecord
+
+DEFAULT_QUEUE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    """A run's record after a change, with the event that caused it (if any).
+
+    ``seq`` is the event's index in the run's ``events.jsonl``.
+    """
+
+    record: RunRecord
+    event: Event | None = None
+    seq: int | None = None
+    cancelling: bool = False
+
+
+class Lagged:
+    """Returned once by :meth:`Subscription.get` after messages were dropped."""
+
+
+LAGGED = Lagged()
+
+
+class Subscription:
+    def __init__(self, maxsize: int) -> None:
+        self._queue: asyncio.Queue[RunUpdate] = asyncio.Queue(maxsize=maxsize)
+        self._lagged = False
+
+    def offer(self, update: RunUpdate) -> None:
+        try:
+            self._queue.put_nowait(update)
+        except asyncio.QueueFull:
+            self._lagged = True
+
+    async def get(self) -> RunUpdate | Lagged:
+        if self._lagged:
+            self._drain()
+            self._lagged = False
+            return LAGGED
+        return await self._queue.get()
+
+    def _drain(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+
+class Hub:
+    def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+        self.queue_size = queue_size
+        self._subscribers: set[Subscription] = set()
+
+    def publish(self, update: RunUpdate) -> None:
+        for subscriber in list(self._subscribers):
+            subscriber.offer(update)
+
+    @asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[Subscription]:
+        subscription = Subscription(self.queue_size)
+        self._subscribers.add(subscription)
+        try:
+            yield subscription
+        finally:
+            self._subscribers.discard(subscription)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)

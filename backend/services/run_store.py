@@ -1,0 +1,147 @@
+"""The run store on disk: ``<home>/runs/<run_id>/`` with ``run.json`` and ``events.jsonl``.
+
+Writes from the event loop go through a thread so the loop never blocks on the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import psutil
+
+from food_vision.bundle import has_bundle
+from food_vision.config import TrainConfig
+from food_vision.events import Event, read_line
+from food_vision.runs import (
+    EVENTS_FILE,
+    LOG_FILE,
+    RunRecord,
+    RunStatus,
+    is_valid_run_id,
+    list_runs,
+    new_run_id,
+    read_run,
+    write_run,
+)
+
+
+class RunNotFoundError(LookupError):
+    pass
+
+
+class RunStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def folder(self, run_id: str) -> Path:
+        """The run's folder; ids are validated so that no id can name a path outside root."""
+        if not is_valid_run_id(run_id):
+            raise RunNotFoundError(run_id)
+        return self.root / run_id
+
+    def create(self, config: TrainConfig) -> RunRecord:
+        self.root.mkdir(parents=True, exist_ok=True)
+        record = RunRecord(new_run_id(), RunStatus.QUEUED, config.to_dict())
+        self.folder(record.id).mkdir()
+        write_run(self.folder(record.id), record)
+        return record
+
+    def get(self, run_id: str) -> RunRecord:
+        record = read_run(self.folder(run_id))
+        if record is None:
+            raise RunNotFoundError(run_id)
+        return record
+
+    def list(self) -> list[RunRecord]:
+        return list_runs(self.root)
+
+    def save(self, record: RunRecord) -> None:
+        write_run(self.folder(record.id), record)
+
+    def events(self, run_id: str) -> list[Event]:
+        """Every event stored for the run, in order; lines that are not events are skipped."""
+        path = self.folder(run_id) / EVENTS_FILE
+        try:
+            lines = path.read_bytes().splitlines()
+        except FileNotFoundError:
+            return []
+        return [item for item in map(read_line, lines) if isinstance(item, Event)]
+
+    def append_event(self, run_id: str, event: Event) -> None:
+        with open(self.folder(run_id) / EVENTS_FILE, "a", encoding="utf-8") as handle:
+            handle.write(event.encode() + "\n")
+
+    def log_path(self, run_id: str) -> Path:
+        return self.folder(run_id) / LOG_FILE
+
+    def log_tail(self, run_id: str, max_bytes: int = 4000) -> str:
+        path = self.log_path(run_id)
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(max(0, path.stat().st_size - max_bytes))
+                return handle.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def has_model(self, run_id: str) -> bool:
+        return has_bundle(self.folder(run_id))
+
+    def delete(self, run_id: str) -> None:
+        folder = self.folder(run_id)
+        if not folder.is_dir():
+            raise RunNotFoundError(run_id)
+        shutil.rmtree(folder)
+
+    def recover_interrupted(self) -> list[RunRecord]:
+        """At start-up: every active run left by an earlier server becomes ``interrupted``.
+
+        Nobody reads a left-over trainer's events any more, so one still alive is killed with
+        its process group rather than left to run unobserved.
+        """
+        recovered = []
+        for record in self.list():
+            if record.status.is_active:
+                if record.pid and _alive(record.pid):
+                    _kill_group(record.pid)
+                record = record.evolve(
+                    status=RunStatus.INTERRUPTED,
+                    finished_at=time.time(),
+                    error="the server stopped while this run was active",
+                    has_model=self.has_model(record.id),
+                )
+                self.save(record)
+                recovered.append(record)
+        return recovered
+
+    async def asave(self, record: RunRecord) -> None:
+        await asyncio.to_thread(self.save, record)
+
+    async def aappend_event(self, run_id: str, event: Event) -> None:
+        await asyncio.to_thread(self.append_event, run_id, event)
+
+    async def aevents(self, run_id: str) -> list[Event]:
+        return await asyncio.to_thread(self.events, run_id)
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _alive(pid: int | None) -> bool:
+    """True when ``pid`` is a live trainer (not a zombie, not a recycled unrelated pid)."""
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return "food_vision.train" in " ".join(process.cmdline())
+    except psutil.Error:
+        return False

@@ -1,0 +1,273 @@
+"""Runs each training as its own process and follows its event stream.
+
+The trainer (``python -m food_vision.train --events jsonl``) runs in a new session, so that
+cancel can signal its whole process group (DataLoader workers included): SIGTERM first, then
+SIGKILL after a grace period. Whatever happens to the process, the run ends with a final event
+and status recorded, and no process of its group is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from backend.services.hub import Hub, RunUpdate
+from backend.services.run_store import RunStore
+from food_vision.config import TrainConfig
+from food_vision.events import Cancelled, Event, Failed, LogLine, Progress, read_line
+from food_vision.runs import RunRecord, RunStatus, apply_event
+
+log = logging.getLogger("foodvision.training")
+STDOUT_LINE_LIMIT = 1024 * 1024
+
+
+class RunBusyError(RuntimeError):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id} is still active; cancel it or wait for it to finish")
+        self.run_id = run_id
+
+
+class RunNotActiveError(RuntimeError):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id} is not running")
+        self.run_id = run_id
+
+
+@dataclass
+class ActiveRun:
+    record: RunRecord
+    process: asyncio.subprocess.Process
+    next_seq: int = 0
+    cancelling: bool = False
+    kill_timer: asyncio.TimerHandle | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def pgid(self) -> int:
+        return self.process.pid
+
+
+@dataclass(frozen=True)
+class TrainerOptions:
+    home: Path
+    data_dir: Path
+    threads: int
+    workers: int | None = None
+    grace_seconds: float = 10.0
+    python: str = sys.executable
+
+
+class TrainingManager:
+    """One run at a time; start, follow, cancel, and stop everything at shutdown."""
+
+    def __init__(self, store: RunStore, hub: Hub, options: TrainerOptions) -> None:
+        self.store = store
+        self.hub = hub
+        self.options = options
+        self._active: ActiveRun | None = None
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def active(self) -> ActiveRun | None:
+        return self._active
+
+    def is_cancelling(self, run_id: str) -> bool:
+        return (
+            self._active is not None
+            and self._active.record.id == run_id
+            and self._active.cancelling
+        )
+
+    def current_record(self, run_id: str) -> RunRecord | None:
+        """The live record of the active run (fresher than run.json between saves)."""
+        if self._active is not None and self._active.record.id == run_id:
+            return self._active.record
+        return None
+
+    async def start(self, config: TrainConfig) -> RunRecord:
+        async with self._lock:
+            if self._active is not None:
+                raise RunBusyError(self._active.record.id)
+            record = await asyncio.to_thread(self.store.create, config)
+            try:
+                process = await self._spawn(record, config)
+            except OSError as exc:
+                failed = record.evolve(
+                    status=RunStatus.FAILED,
+                    finished_at=time.time(),
+                    error=f"could not start the trainer: {exc}",
+                )
+                await self.store.asave(failed)
+                self.hub.publish(RunUpdate(failed))
+                return failed
+            record = record.evolve(status=RunStatus.RUNNING, pid=process.pid)
+            await self.store.asave(record)
+            active = self._active = ActiveRun(record, process)
+            log.info("run %s started: pid %s, %s", record.id, process.pid, config.to_dict())
+            self.hub.publish(RunUpdate(record))
+            task = asyncio.create_task(self._follow(active), name=f"follow-{record.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return record
+
+    async def cancel(self, run_id: str) -> RunRecord:
+        """Ask the run to stop; idempotent while it is stopping."""
+        active = self._active
+        if active is None or active.record.id != run_id:
+            raise RunNotActiveError(run_id)
+        if not active.cancelling:
+            active.cancelling = True
+            _signal_group(active.pgid, signal.SIGTERM)
+            loop = asyncio.get_running_loop()
+            active.kill_timer = loop.call_later(
+                self.options.grace_seconds, _signal_group, active.pgid, signal.SIGKILL
+            )
+            log.info("run %s: cancel requested", run_id)
+            self.hub.publish(RunUpdate(active.record, cancelling=True))
+        return active.record
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        active = self._active
+        if active is not None:
+            await asyncio.wait_for(active.done.wait(), timeout)
+
+    async def shutdown(self) -> None:
+        """Cancel the active run and wait for it to be recorded."""
+        active = self._active
+        if active is None:
+            return
+        await self.cancel(active.record.id)
+        with contextlib.suppress(TimeoutError):
+            await self.wait_idle(self.options.grace_seconds + 5)
+
+    async def _spawn(self, record: RunRecord, config: TrainConfig) -> asyncio.subprocess.Process:
+        folder = self.store.folder(record.id)
+        argv = [
+            self.options.python, "-m", "food_vision.train", "--events", "jsonl",
+            "--dataset", config.dataset,
+            "--model", config.architecture,
+            "--epochs", str(config.epochs),
+            "--lr", repr(config.learning_rate),
+            "--batch-size", str(config.batch_size),
+            "--seed", str(config.seed),
+            "--pretrained" if config.pretrained else "--no-pretrained",
+            "--out", str(folder),
+            "--run-id", record.id,
+            "--threads", str(self.options.threads),
+        ]  # fmt: skip
+        if config.image_size:
+            argv += ["--image-size", str(config.image_size)]
+        if self.options.workers is not None:
+            argv += ["--workers", str(self.options.workers)]
+        env = {
+            **os.environ,
+            "FOODVISION_HOME": str(self.options.home),
+            "FOODVISION_DATA_DIR": str(self.options.data_dir),
+            "PYTHONUNBUFFERED": "1",
+        }
+        log_file = await asyncio.to_thread(open, self.store.log_path(record.id), "ab")
+        try:
+            return await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log_file,
+                env=env,
+                start_new_session=True,
+                limit=STDOUT_LINE_LIMIT,
+            )
+        finally:
+            await asyncio.to_thread(log_file.close)
+
+    async def _follow(self, active: ActiveRun) -> None:
+        returncode: int | None = None
+        try:
+            async for item in _lines(active.process):
+                if isinstance(item, LogLine):
+                    await asyncio.to_thread(self._append_log, active.record.id, item.text)
+                else:
+                    await self._record(active, item)
+            returncode = await active.process.wait()
+        finally:
+            if active.kill_timer is not None:
+                active.kill_timer.cancel()
+            _signal_group(active.pgid, signal.SIGKILL)
+            if returncode is None:
+                returncode = await active.process.wait()
+            if active.record.status.is_active:
+                await self._record(active, await self._final_event(active, returncode))
+            log.info(
+                "run %s finished: %s (exit %s) in %.1fs",
+                active.record.id,
+                active.record.status.value,
+                returncode,
+                (active.record.finished_at or time.time()) - active.record.created_at,
+            )
+            self._active = None
+            active.done.set()
+
+    async def _record(self, active: ActiveRun, event: Event) -> None:
+        seq = active.next_seq
+        active.next_seq += 1
+        await self.store.aappend_event(active.record.id, event)
+        active.record = apply_event(active.record, event)
+        if not isinstance(event, Progress):
+            await self.store.asave(active.record)
+        self.hub.publish(RunUpdate(active.record, event, seq, active.cancelling))
+
+    async def _final_event(self, active: ActiveRun, returncode: int) -> Event:
+        """The event a trainer that ended without one would have sent."""
+        run_id = active.record.id
+        if active.cancelling:
+            has_model = await asyncio.to_thread(self.store.has_model, run_id)
+            return Cancelled(
+                run_id, epoch=active.record.epoch, step=active.record.step, has_model=has_model
+            )
+        tail = await asyncio.to_thread(self.store.log_tail, run_id)
+        if returncode < 0:
+            name = signal.Signals(-returncode).name
+            error = f"the trainer was killed by {name}"
+            if -returncode == signal.SIGKILL:
+                error += " (out of memory, or stopped from outside)"
+        else:
+            error = f"the trainer exited with status {returncode} without reporting"
+            last = _last_line(tail)
+            if last:
+                error += f": {last}"
+        return Failed(run_id, error=error[:300], detail=tail)
+
+    def _append_log(self, run_id: str, text: str) -> None:
+        with open(self.store.log_path(run_id), "a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+
+
+async def _lines(process: asyncio.subprocess.Process):  # type: ignore[no-untyped-def]
+    """Events and log lines from the trainer's stdout; an over-long line is kept as a log."""
+    assert process.stdout is not None
+    while True:
+        try:
+            line = await process.stdout.readline()
+        except ValueError:
+            yield LogLine(f"[a line over {STDOUT_LINE_LIMIT} bytes was dropped]")
+            continue
+        if not line:
+            return
+        yield read_line(line)
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""

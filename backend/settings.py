@@ -1,0 +1,59 @@
+"""Server settings from ``FOODVISION_*`` environment variables or a ``.env`` file."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FOODVISION_", env_file=".env", extra="ignore")
+
+    home: Path = Field(Path(".foodvision"), description="run store and data root")
+    data_dir: Path | None = Field(None, description="datasets; default <home>/data")
+    host: str = Field("127.0.0.1", description="bind address")
+    port: int = Field(8000, ge=1, le=65535, description="bind port")
+    token: str | None = Field(None, description="when set, required by every API call")
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="upload size limit")
+    max_image_pixels: int = Field(40_000_000, ge=10_000, description="decoded pixel limit")
+    grace_seconds: float = Field(10.0, gt=0, le=300, description="cancel grace before SIGKILL")
+    server_threads: int = Field(1, ge=1, le=64, description="torch threads for inference")
+    trainer_threads: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) - 1),
+        ge=1,
+        le=256,
+        description="torch threads for the trainer (keeps a core for the server)",
+    )
+    trainer_workers: int | None = Field(None, ge=0, le=16, description="data loader workers")
+
+    @field_validator("host")
+    @classmethod
+    def _host_is_address(cls, value: str) -> str:
+        if value != "localhost":
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address or 'localhost'") from None
+        return value
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir or self.home / "data"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The thin FastAPI layer: parse, call a service, render."""

@@ -1,0 +1,56 @@
+"""Health, readiness, datasets, architectures and models."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from backend.services.runs import usable_models
+from backend.web.deps import ServicesDep
+from backend.web.schemas import ModelOut
+from food_vision.models import ARCHITECTURES
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["health"])
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["health"], responses={503: {"description": "not ready"}})
+async def readyz(services: ServicesDep) -> JSONResponse:
+    if services.ready:
+        return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "starting"}, status_code=503)
+
+
+@router.get("/api/datasets", tags=["datasets"])
+async def list_datasets(services: ServicesDep) -> list[dict[str, Any]]:
+    return [info.to_dict() for info in await services.datasets.list()]
+
+
+@router.get("/api/architectures", tags=["models"])
+async def list_architectures() -> list[dict[str, Any]]:
+    return [arch.to_dict() for arch in ARCHITECTURES.values()]
+
+
+@router.get("/api/models", tags=["models"])
+async def list_models(services: ServicesDep) -> list[ModelOut]:
+    models = await asyncio.to_thread(usable_models, services)
+    return [
+        ModelOut(
+            id=record.id,
+            architecture=meta.architecture,
+            dataset=meta.dataset,
+            classes=meta.classes,
+            test_acc=meta.metrics.get("test_acc"),
+            epoch=meta.epoch,
+            status=record.status.value,
+            created_at=record.created_at,
+        )
+        for record, meta in models
+    ]

@@ -1,0 +1,92 @@
+"""JSON API for training runs."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import APIRouter, Response, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from backend.services.runs import delete_run, run_view, start_run
+from backend.services.training import RunBusyError, RunNotActiveError
+from backend.web.deps import RunDep, ServicesDep
+from backend.web.schemas import EpochOut, ErrorOut, RunCreate, RunDetail, RunOut
+from food_vision.config import ConfigError, TrainConfig
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+CONFLICT = {409: {"model": ErrorOut}}
+
+
+def config_error(exc: ConfigError) -> RequestValidationError:
+    """A 422 shaped like FastAPI's own validation errors, naming the body field."""
+    return RequestValidationError(
+        [{"loc": ("body", exc.field), "msg": exc.message, "type": "value_error", "input": None}]
+    )
+
+
+@router.post("", status_code=201, responses=CONFLICT)
+async def create_run(body: RunCreate, services: ServicesDep) -> RunOut:
+    config = TrainConfig(
+        dataset=body.dataset,
+        architecture=body.architecture,
+        epochs=body.epochs,
+        learning_rate=body.learning_rate,
+        batch_size=body.batch_size,
+        pretrained=body.pretrained,
+        image_size=body.image_size,
+        seed=body.seed,
+    )
+    try:
+        record = await start_run(services, config)
+    except ConfigError as exc:
+        raise config_error(exc) from None
+    except RunBusyError as exc:
+        return conflict(str(exc), exc.run_id)  # type: ignore[return-value]
+    return RunOut.of(record)
+
+
+@router.get("")
+async def list_runs(services: ServicesDep) -> list[RunOut]:
+    training = services.training
+    return [
+        RunOut.of(training.current_record(r.id) or r, training.is_cancelling(r.id))
+        for r in services.store.list()
+    ]
+
+
+@router.get("/{run_id}", responses={404: {"model": ErrorOut}})
+async def get_run(run: RunDep, services: ServicesDep) -> RunDetail:
+    view = await run_view(services, run)
+    history = [EpochOut(**_finite(e.to_dict())) for e in view.epochs]
+    return RunDetail(**RunOut.of(run, view.cancelling).model_dump(), history=history)
+
+
+@router.post("/{run_id}/cancel", status_code=202, responses={404: {"model": ErrorOut}, **CONFLICT})
+async def cancel_run(run: RunDep, services: ServicesDep) -> RunOut:
+    try:
+        record = await services.training.cancel(run.id)
+    except RunNotActiveError as exc:
+        return conflict(f"{exc} (it is {run.status.value})", run.id)  # type: ignore[return-value]
+    return RunOut.of(record, cancelling=True)
+
+
+@router.delete("/{run_id}", status_code=204, responses={404: {"model": ErrorOut}, **CONFLICT})
+async def remove_run(run: RunDep, services: ServicesDep) -> Response:
+    try:
+        await delete_run(services, run)
+    except RuntimeError as exc:
+        return conflict(str(exc), run.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def conflict(message: str, run_id: str) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(ErrorOut(detail=message, run_id=run_id)), status_code=409)
+
+
+def _finite(data: dict[str, object]) -> dict[str, object]:
+    return {
+        key: None if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in data.items()
+    }

@@ -1,0 +1,111 @@
+"""Loss and accuracy curves as inline SVG, computed on the server: no chart library."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from food_vision.events import EpochEnd
+
+WIDTH, HEIGHT = 320, 180
+LEFT, RIGHT, TOP, BOTTOM = 40, 10, 12, 26
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    css: str
+    points: tuple[tuple[float, float], ...]
+
+    @property
+    def path(self) -> str:
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in self.points)
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    title: str
+    series: tuple[Series, ...]
+    y_ticks: tuple[Tick, ...]
+    x_ticks: tuple[Tick, ...]
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    right: int = WIDTH - RIGHT
+    top: int = TOP
+    bottom: int = HEIGHT - BOTTOM
+
+
+def line_chart(
+    chart_id: str,
+    title: str,
+    epochs: Sequence[int],
+    series: Sequence[tuple[str, str, Sequence[float]]],
+    *,
+    y_range: tuple[float, float] | None = None,
+    percent: bool = False,
+) -> Chart:
+    """Scale ``series`` (label, css class, values per epoch) into the plot area."""
+    finite = [v for _, _, values in series for v in values if math.isfinite(v)]
+    low, high = y_range or (0.0, max(finite, default=1.0) * 1.1 or 1.0)
+    span_x = max(1, len(epochs) - 1)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x_at(index: int) -> float:
+        return LEFT + plot_w * (index / span_x if len(epochs) > 1 else 0.5)
+
+    def y_at(value: float) -> float:
+        return TOP + plot_h * (1 - (min(max(value, low), high) - low) / ((high - low) or 1.0))
+
+    scaled = tuple(
+        Series(
+            label,
+            css,
+            tuple((x_at(i), y_at(v)) for i, v in enumerate(values) if math.isfinite(v)),
+        )
+        for label, css, values in series
+    )
+    y_ticks = tuple(
+        Tick(y_at(low + (high - low) * k / 4), _label(low + (high - low) * k / 4, percent))
+        for k in range(5)
+    )
+    step = max(1, math.ceil(len(epochs) / 8))
+    x_ticks = tuple(Tick(x_at(i), str(e)) for i, e in enumerate(epochs) if i % step == 0)
+    return Chart(chart_id, title, scaled, y_ticks, x_ticks)
+
+
+def _label(value: float, percent: bool) -> str:
+    return f"{value * 100:.0f}%" if percent else f"{value:.2f}"
+
+
+def run_charts(prefix: str, history: Sequence[EpochEnd]) -> tuple[Chart, Chart]:
+    epochs = [e.epoch for e in history]
+    loss = line_chart(
+        f"{prefix}-loss",
+        "Loss",
+        epochs,
+        [
+            ("train", "train", [e.train_loss for e in history]),
+            ("test", "test", [e.test_loss for e in history]),
+        ],
+    )
+    accuracy = line_chart(
+        f"{prefix}-acc",
+        "Accuracy",
+        epochs,
+        [
+            ("train", "train", [e.train_acc for e in history]),
+            ("test", "test", [e.test_acc for e in history]),
+        ],
+        y_range=(0.0, 1.0),
+        percent=True,
+    )
+    return loss, accuracy

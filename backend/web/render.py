@@ -1,0 +1,92 @@
+"""Templates and the HTML fragments pushed to the page over its WebSocket.
+
+Every swappable region has one partial template with a stable root id; the page includes the
+same partials that the socket pushes, so a snapshot and a live update render alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+
+from backend.services.run_view import RunView
+from backend.web.charts import run_charts
+from food_vision.events import EpochEnd, Event, Started
+from food_vision.models import ARCHITECTURES, DEFAULT_ARCHITECTURE
+from food_vision.runs import RunRecord
+from frontend import vendor
+from frontend.vendor import FRONTEND
+
+templates = Jinja2Templates(directory=str(FRONTEND / "templates"))
+MISSING = "\u2013"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return MISSING
+    seconds = round(seconds)
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def _percent(value: float | None) -> str:
+    return MISSING if value is None or not math.isfinite(value) else f"{value * 100:.1f}%"
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    return MISSING if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return MISSING
+    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def _scripts() -> list[dict[str, str]]:
+    """Local copies when the set-up fetched them (offline use), else the CDN with SRI."""
+    scripts = []
+    for item in vendor.pinned():
+        if item.local_path.is_file():
+            scripts.append({"src": f"/static/vendor/{item.file}", "integrity": item.integrity})
+        else:
+            scripts.append({"src": item.cdn_url, "integrity": item.integrity})
+    return scripts
+
+
+templates.env.filters.update(duration=_duration, percent=_percent, number=_number, when=_when)
+templates.env.globals.update(
+    architectures=ARCHITECTURES, default_architecture=DEFAULT_ARCHITECTURE, scripts=_scripts
+)
+
+
+def render(name: str, **context: Any) -> str:
+    return templates.get_template(f"partials/{name}.html").render(**context)
+
+
+def run_panel(view: RunView | None, *, oob: bool = False) -> str:
+    return render("run_panel", view=view, oob=oob)
+
+
+def run_history(view: RunView | None, *, oob: bool = False, region: str = "run-history") -> str:
+    charts = run_charts(region, view.epochs) if view is not None and view.epochs else None
+    return render("run_history", view=view, charts=charts, oob=oob, region=region)
+
+
+def runs_list(records: list[RunRecord], *, oob: bool = False) -> str:
+    return render("runs_list", runs=records, oob=oob)
+
+
+def snapshot(view: RunView | None, records: list[RunRecord]) -> str:
+    """Everything live on the page, for a (re)connecting socket."""
+    return run_panel(view, oob=True) + run_history(view, oob=True) + runs_list(records, oob=True)
+
+
+def touches_history(event: Event | None) -> bool:
+    return isinstance(event, Started | EpochEnd)

@@ -1,0 +1,1 @@
+"""Templates, partials and static files of the single page."""

@@ -1,0 +1,88 @@
+"""The pinned front-end libraries: fetched from the npm registry, checked by their SRI hash.
+
+``python -m frontend.vendor`` copies them into ``frontend/static/vendor/`` (ignored by git) so
+the page works offline; without them the page loads the same files from a CDN with SRI.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+FRONTEND = Path(__file__).resolve().parent
+VENDOR_DIR = FRONTEND / "static" / "vendor"
+CDN = "https://cdn.jsdelivr.net/npm"
+
+
+@dataclass(frozen=True)
+class VendorFile:
+    package: str
+    version: str
+    path: str
+    file: str
+    integrity: str
+
+    @property
+    def cdn_url(self) -> str:
+        return f"{CDN}/{self.package}@{self.version}/{self.path}"
+
+    @property
+    def local_path(self) -> Path:
+        return VENDOR_DIR / self.file
+
+
+def pinned() -> list[VendorFile]:
+    data = json.loads((FRONTEND / "vendor.json").read_text(encoding="utf-8"))
+    return [VendorFile(package=name, **spec) for name, spec in data.items()]
+
+
+def integrity_of(data: bytes) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
+
+
+def is_verified(item: VendorFile) -> bool:
+    path = item.local_path
+    return path.is_file() and integrity_of(path.read_bytes()) == item.integrity
+
+
+def fetch(item: VendorFile) -> None:
+    """``npm pack`` the pinned version, check the file's hash, then move it into place."""
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = f"{item.package}@{item.version}"
+        subprocess.run(
+            ["npm", "pack", spec, "--silent", "--pack-destination", tmp],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        (tarball,) = Path(tmp).glob("*.tgz")
+        with tarfile.open(tarball) as archive:
+            member = archive.extractfile(f"package/{item.path}")
+            if member is None:
+                raise RuntimeError(f"{spec} has no {item.path}")
+            data = member.read()
+    if integrity_of(data) != item.integrity:
+        raise RuntimeError(f"{spec}/{item.path} does not match its pinned integrity hash")
+    VENDOR_DIR.mkdir(parents=True, exist_ok=True)
+    staged = item.local_path.with_suffix(".tmp")
+    staged.write_bytes(data)
+    shutil.move(staged, item.local_path)
+
+
+def main() -> int:
+    for item in pinned():
+        if not is_verified(item):
+            fetch(item)
+        print(f"{item.package}@{item.version} -> {item.local_path.relative_to(FRONTEND.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Process helpers: running the CLI and checking what is left of a process group."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+import psutil
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def child_env(home: Path, **extra: str) -> dict[str, str]:
+    """The test process's environment with FoodVision pointed at ``home`` and quiet threads."""
+    env = dict(os.environ)
+    env.update(
+        FOODVISION_HOME=str(home),
+        FOODVISION_DATA_DIR=str(home / "data"),
+        PYTHONUNBUFFERED="1",
+        OMP_NUM_THREADS="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    args: Sequence[str], env: dict[str, str], *, module: str = "food_vision.cli", timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+class LineReader:
+    """Reads a stream on a thread so a test can wait for the next line with a deadline."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def next(self, timeout: float) -> str | None:
+        """The next line, or None at end of stream; raises ``queue.Empty`` past ``timeout``."""
+        return self.lines.get(timeout=timeout)
+
+
+def alive(process: psutil.Process) -> bool:
+    """Running code: exists and is not a zombie waiting to be reaped."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def group_members(pgid: int) -> list[psutil.Process]:
+    """Live (non-zombie) processes whose process group is ``pgid``."""
+    members = []
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == pgid and alive(process):
+                members.append(process)
+        except (ProcessLookupError, psutil.NoSuchProcess, PermissionError):
+            continue
+    return members
+
+
+def wait_until_dead(processes: Sequence[psutil.Process], limit: float) -> list[psutil.Process]:
+    """Poll until none of ``processes`` runs or ``limit`` seconds pass; return the survivors."""
+    deadline = time.monotonic() + limit
+    survivors = [p for p in processes if alive(p)]
+    while survivors and time.monotonic() < deadline:
+        time.sleep(0.05)
+        survivors = [p for p in survivors if alive(p)]
+    return survivors
