@@ -94,6 +94,11 @@ class TrainingManager:
 
     async def start(self, config: TrainConfig) -> RunRecord:
         async with self._lock:
+            finishing = self._active
+            if finishing is not None and not finishing.record.status.is_active:
+                # It has sent its final event and its process is exiting: wait, don't refuse.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(finishing.done.wait(), self.options.grace_seconds)
             if self._active is not None:
                 raise RunBusyError(self._active.record.id)
             record = await asyncio.to_thread(self.store.create, config)
