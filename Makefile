@@ -2,9 +2,12 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+VENDOR := frontend/static/vendor/.fetched
+HOST ?= 127.0.0.1
+PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench install
+.PHONY: run test lint format bench install demo chromium vendor
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -14,9 +17,28 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -e ".[test,dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+$(VENDOR): frontend/vendor.json | $(STAMP)
+	$(PY) -m frontend.vendor
+	touch $(VENDOR)
 
-test: $(STAMP)
+install: $(STAMP) $(VENDOR)
+
+vendor: $(VENDOR)
+
+demo: $(STAMP)
+	$(PY) -m food_vision.cli datasets --prepare demo
+
+run: install demo
+	$(VENV)/bin/foodvision serve --host $(HOST) --port $(PORT)
+
+# Browser tests drive Debian's chromium; install it when running as root and it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "chromium is missing: install Debian's 'chromium' package"; exit 1; fi; }
+
+test: install chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

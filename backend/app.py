@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from backend.services.container import Services
 from backend.settings import Settings, get_settings
-from backend.web import api_meta, api_runs, errors, pages, ws
+from backend.web import api_meta, api_runs, errors, pages, predict, ws
 from backend.web.security import OriginCheckMiddleware
 from food_vision import __version__
 from frontend.vendor import FRONTEND
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(OriginCheckMiddleware)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static")
-    for router in (api_meta.router, api_runs.router, ws.router, pages.router):
+    for router in (api_meta.router, api_runs.router, predict.router, ws.router, pages.router):
         app.include_router(router)
     return app
 

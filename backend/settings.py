@@ -29,6 +29,10 @@ class Settings(BaseSettings):
         le=256,
         description="torch threads for the trainer (keeps a core for the server)",
     )
+    model_cache_size: int = Field(4, ge=1, le=64, description="models kept loaded")
+    batch_window_ms: float = Field(5.0, ge=0, le=1000, description="micro-batch wait window")
+    max_batch: int = Field(16, ge=1, le=256, description="largest micro-batch")
+    max_pending_predictions: int = Field(64, ge=1, le=10_000, description="queue before 503")
     trainer_workers: int | None = Field(None, ge=0, le=16, description="data loader workers")
 
     @field_validator("host")

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from food_vision import paths
 from food_vision.runs import is_valid_run_id, list_runs
@@ -27,8 +28,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return args.handler(args)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one ``error:`` line (sub-commands inherit this class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="foodvision",
         description="Train image classifiers from a browser, watch them learn, use them.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -47,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     predict.set_defaults(handler=_predict)
     datasets = commands.add_parser("datasets", help="list datasets")
+    datasets.add_argument(
+        "--prepare", metavar="NAME", help="generate or download a named dataset first"
+    )
     datasets.set_defaults(handler=_datasets)
     runs = commands.add_parser("runs", help="list training runs")
     runs.set_defaults(handler=_runs)
@@ -60,6 +71,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from PIL import Image
+
     from food_vision.bundle import BundleError
     from food_vision.images import open_image
     from food_vision.predict import Predictor
@@ -80,7 +93,7 @@ def _predict(args: argparse.Namespace) -> int:
         except FileNotFoundError:
             status = _error(f"{path}: no such file")
             continue
-        except OSError as exc:
+        except (OSError, Image.DecompressionBombError) as exc:
             status = _error(f"{path}: cannot decode image ({exc})")
             continue
         (predictions,) = predictor.predict([image], top_k=args.top_k)
@@ -99,8 +112,13 @@ def resolve_model_folder(model: str) -> Path | None:
 
 
 def _datasets(args: argparse.Namespace) -> int:
-    from food_vision.datasets.registry import list_datasets
+    from food_vision.datasets.registry import list_datasets, resolve_dataset
 
+    if args.prepare:
+        try:
+            resolve_dataset(args.prepare, paths.data_dir(), progress=sys.stderr.isatty())
+        except (ValueError, RuntimeError, OSError) as exc:
+            return _error(str(exc))
     for entry in list_datasets(paths.data_dir()):
         state = "ready" if entry.available else "not downloaded"
         print(f"{entry.name:<24} {state:<15} {entry.title}")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from backend.services.datasets import DatasetService
 from backend.services.hub import Hub
+from backend.services.inference import InferenceOptions, InferenceService
 from backend.services.run_store import RunStore
 from backend.services.training import TrainerOptions, TrainingManager
 from backend.settings import Settings
@@ -22,6 +23,7 @@ class Services:
     hub: Hub
     training: TrainingManager
     datasets: DatasetService
+    inference: InferenceService
     ready: bool = False
 
     @classmethod
@@ -36,7 +38,19 @@ class Services:
             grace_seconds=settings.grace_seconds,
         )
         training = TrainingManager(store, hub, options)
-        return cls(settings, store, hub, training, DatasetService(settings.resolved_data_dir))
+        inference = InferenceService(
+            store,
+            InferenceOptions(
+                cache_size=settings.model_cache_size,
+                batch_window_seconds=settings.batch_window_ms / 1000,
+                max_batch=settings.max_batch,
+                max_pending=settings.max_pending_predictions,
+                threads=settings.server_threads,
+                max_pixels=settings.max_image_pixels,
+            ),
+        )
+        datasets = DatasetService(settings.resolved_data_dir)
+        return cls(settings, store, hub, training, datasets, inference)
 
     async def start(self) -> None:
         """Prepare the run store and mark runs left active by an earlier server."""
@@ -49,3 +63,4 @@ class Services:
     async def stop(self) -> None:
         self.ready = False
         await self.training.shutdown()
+        self.inference.close()

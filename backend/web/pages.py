@@ -12,7 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.services.container import Services
-from backend.services.runs import run_view, start_run
+from backend.services.runs import run_view, start_run, usable_models
+from backend.services.samples import list_samples
 from backend.services.training import RunBusyError, RunNotActiveError
 from backend.web import render
 from backend.web.deps import RunDep, ServicesDep
@@ -78,6 +79,8 @@ async def page_context(services: Services) -> dict[str, Any]:
         "history_html": render.run_history(view),
         "runs_html": render.runs_list(records),
         "datasets": await services.datasets.list(),
+        "models": await asyncio.to_thread(usable_models, services),
+        "samples": await asyncio.to_thread(list_samples, services.settings.resolved_data_dir),
     }
 
 

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from backend.services.run_view import RunView
 from backend.web.charts import run_charts
+from food_vision.bundle import ModelMeta
 from food_vision.events import EpochEnd, Event, Started
 from food_vision.models import ARCHITECTURES, DEFAULT_ARCHITECTURE
 from food_vision.runs import RunRecord
@@ -83,9 +84,20 @@ def runs_list(records: list[RunRecord], *, oob: bool = False) -> str:
     return render("runs_list", runs=records, oob=oob)
 
 
-def snapshot(view: RunView | None, records: list[RunRecord]) -> str:
+def model_picker(models: list[tuple[RunRecord, ModelMeta]], *, oob: bool = False) -> str:
+    return render("model_picker", models=models, oob=oob)
+
+
+def snapshot(
+    view: RunView | None, records: list[RunRecord], models: list[tuple[RunRecord, ModelMeta]]
+) -> str:
     """Everything live on the page, for a (re)connecting socket."""
-    return run_panel(view, oob=True) + run_history(view, oob=True) + runs_list(records, oob=True)
+    return (
+        run_panel(view, oob=True)
+        + run_history(view, oob=True)
+        + runs_list(records, oob=True)
+        + model_picker(models, oob=True)
+    )
 
 
 def touches_history(event: Event | None) -> bool:

@@ -14,7 +14,7 @@ from backend.services.container import Services
 from backend.services.hub import LAGGED, RunUpdate, Subscription
 from backend.services.run_store import RunNotFoundError
 from backend.services.run_view import RunView, advance
-from backend.services.runs import run_view
+from backend.services.runs import run_view, usable_models
 from backend.web import render
 from backend.web.deps import ServicesDep
 
@@ -91,13 +91,17 @@ async def _page_stream(websocket: WebSocket, services: Services, sub: Subscripti
             html += render.run_history(view, oob=True)
         if item.event is None or not item.record.status.is_active:
             html += render.runs_list(await asyncio.to_thread(services.store.list), oob=True)
+        if not item.record.status.is_active:
+            models = await asyncio.to_thread(usable_models, services)
+            html += render.model_picker(models, oob=True)
         await websocket.send_text(html)
 
 
 async def _send_snapshot(websocket: WebSocket, services: Services) -> RunView | None:
     view = await current_view(services)
     records = await asyncio.to_thread(services.store.list)
-    await websocket.send_text(render.snapshot(view, records))
+    models = await asyncio.to_thread(usable_models, services)
+    await websocket.send_text(render.snapshot(view, records, models))
     return view
 
 
