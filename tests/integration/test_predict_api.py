@@ -1,0 +1,176 @@
+"""POST /api/predict and the page's /predict, in-process with the app's lifespan."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backend.app import create_app
+from backend.settings import Settings
+from tests.factories import image_bytes, make_model_run
+
+LIMIT = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("predict-home")
+
+
+@pytest.fixture(scope="module")
+def client(home):
+    settings = Settings(home=home, max_upload_bytes=LIMIT, batch_window_ms=20)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def model_id(home, client):
+    return make_model_run(home / "runs")
+
+
+def post_image(client, data: bytes, name: str = "photo.png", **fields):
+    return client.post("/api/predict", files={"file": (name, data)}, data=fields)
+
+
+def test_no_model_yet_says_so(tmp_path):
+    with TestClient(create_app(Settings(home=tmp_path))) as fresh:
+        response = post_image(fresh, image_bytes())
+    assert response.status_code == 404
+    assert "no trained model yet" in response.json()["detail"]
+
+
+def test_predicts_top_k_with_the_newest_model_by_default(client, model_id):
+    response = post_image(client, image_bytes(), top_k="2")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model"] == model_id
+    assert len(body["predictions"]) == 2 and body["latency_ms"] > 0
+    labels = {p["label"] for p in body["predictions"]}
+    assert labels <= {"pizza", "steak", "sushi"}
+    probabilities = [p["probability"] for p in body["predictions"]]
+    assert probabilities == sorted(probabilities, reverse=True)
+
+
+def test_models_listing_names_the_model(client, model_id):
+    assert model_id in [m["id"] for m in client.get("/api/models").json()]
+
+
+@pytest.mark.parametrize("model", ["no-such-run-123", "../../etc/passwd", "/etc/passwd", "a"])
+def test_unknown_or_traversal_model_ids_are_404(client, model_id, model):
+    response = post_image(client, image_bytes(), model=model)
+    assert response.status_code == 404
+    assert "no trained model" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("top_k", ["0", "21", "-1", "two", "1.5"])
+def test_top_k_out_of_range_is_422(client, model_id, top_k):
+    response = post_image(client, image_bytes(), top_k=top_k)
+    assert response.status_code == 422 and "top_k" in response.json()["detail"]
+
+
+def test_body_just_under_the_limit_is_accepted_and_just_over_is_413(client, model_id):
+    base = image_bytes("PNG", size=(16, 16))
+    under = base + b"\0" * (LIMIT - len(base))
+    assert post_image(client, under).status_code == 200
+    over = base + b"\0" * (LIMIT - len(base) + 1)
+    response = post_image(client, over)
+    assert response.status_code == 413 and "64 KB limit" in response.json()["detail"]
+
+
+def test_oversized_body_with_content_length_is_refused_before_reading(client):
+    response = client.post(
+        "/api/predict",
+        content=b"x" * 16,
+        headers={"content-type": "multipart/form-data; boundary=b", "content-length": str(10**9)},
+    )
+    assert response.status_code == 413
+
+
+def test_oversized_body_without_content_length_is_413(client, model_id):
+    def body():
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.jpg"\r\n\r\n'
+        for _ in range(20):
+            yield b"\0" * 8192
+        yield b"\r\n--b--\r\n"
+
+    response = client.post(
+        "/api/predict", content=body(), headers={"content-type": "multipart/form-data; boundary=b"}
+    )
+    assert response.status_code == 413
+
+
+def test_not_multipart_is_415(client):
+    response = client.post("/api/predict", json={"file": "x"})
+    assert response.status_code == 415
+
+
+def test_many_small_parts_are_400(client):
+    fields = {f"f{i}": "x" for i in range(200)}
+    response = client.post("/api/predict", data=fields, files={"file": ("a.png", image_bytes())})
+    assert response.status_code == 400
+    assert "Too many fields" in response.json()["detail"]
+
+
+def test_thousands_of_parts_are_refused(client):
+    fields = {f"field{i}": "x" * 40 for i in range(5000)}
+    response = client.post("/api/predict", data=fields, files={"file": ("a.png", image_bytes())})
+    assert response.status_code in (400, 413)
+
+
+def test_huge_text_field_is_refused(client):
+    response = client.post(
+        "/api/predict", data={"model": "m" * (70 * 1024)}, files={"file": ("a.png", image_bytes())}
+    )
+    assert response.status_code in (400, 413)
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", 415),
+        (b"<!doctype html><script>alert(1)</script>", 415),
+        (b"%PDF-1.4 not an image", 415),
+        (image_bytes("JPEG", size=(200, 200))[:400], 422),
+    ],
+)
+def test_bad_uploads_get_clear_4xx_and_are_never_echoed(client, model_id, data, status):
+    response = post_image(client, data, name="<b>photo</b>.jpg")
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/json")
+    assert "<script>" not in response.text and "<b>" not in response.text
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "/abs/path.png", "a\x00b.png", "x" * 10_000, "\u202egnp.exe"]
+)
+def test_file_names_are_never_used(client, model_id, home, name):
+    response = post_image(client, image_bytes(), name=name)
+    assert response.status_code == 200 or (len(name) > 1000 and response.status_code == 400)
+    assert name not in response.text
+    assert not (home / "etc").exists()
+
+
+def test_concurrent_requests_are_all_answered(client, model_id):
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(lambda _: post_image(client, image_bytes()), range(16)))
+    assert [r.status_code for r in responses] == [200] * 16
+
+
+def test_page_result_partial_shows_bars_or_plain_error(client, model_id):
+    ok = client.post("/predict", files={"file": ("p.png", image_bytes())})
+    assert ok.status_code == 200 and 'class="bar top"' in ok.text
+    bad = client.post("/predict", files={"file": ("p.txt", b"hello")})
+    assert bad.status_code == 200 and 'role="alert"' in bad.text and "not an image" in bad.text
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.binary(max_size=4096))
+def test_arbitrary_bytes_never_cause_a_server_error(client, model_id, data):
+    assert post_image(client, data).status_code < 500

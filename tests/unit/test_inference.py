@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pytest
+import torch
+
+from backend.services.inference import (
+    InferenceOptions,
+    InferenceService,
+    ModelNotFoundError,
+    OverloadedError,
+)
+from backend.services.run_store import RunStore
+from food_vision.bundle import WEIGHTS_FILE
+from food_vision.predict import Predictor
+from food_vision.runs import RunStatus
+from tests.factories import image_bytes, make_model_run
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(tmp_path / "runs")
+
+
+def service(store, **options) -> InferenceService:
+    return InferenceService(store, InferenceOptions(**{"batch_window_seconds": 0.05, **options}))
+
+
+def images(count: int) -> list[bytes]:
+    return [image_bytes("PNG", size=(32 + i, 40 + 2 * i)) for i in range(count)]
+
+
+async def test_concurrent_requests_are_batched_and_match_single_predictions(store):
+    run_id = make_model_run(store.root)
+    inference = service(store, max_batch=8)
+    try:
+        uploads = images(8)
+        results = await asyncio.gather(*(inference.predict(run_id, d, 3) for d in uploads))
+        assert max(inference.batch_sizes) > 1
+        predictor = Predictor.from_bundle(store.folder(run_id))
+        for data, result in zip(uploads, results, strict=True):
+            from backend.services.uploads import decode_image
+
+            alone = predictor.probabilities(
+                predictor.preprocess(decode_image(data, max_pixels=10**7))[None]
+            )[0]
+            expected = predictor.top_k(alone[None], 3)[0]
+            assert [p.label for p in result.predictions] == [p.label for p in expected]
+            for got, want in zip(result.predictions, expected, strict=True):
+                assert got.probability == pytest.approx(want.probability, abs=1e-5)
+    finally:
+        inference.close()
+
+
+async def test_a_single_request_is_a_batch_of_one(store):
+    run_id = make_model_run(store.root)
+    inference = service(store, batch_window_seconds=0.0)
+    try:
+        result = await inference.predict(run_id, images(1)[0], 2)
+        assert inference.batch_sizes == [1]
+        assert len(result.predictions) == 2 and result.model == run_id
+        assert sum(p.probability for p in result.predictions) <= 1.0 + 1e-6
+    finally:
+        inference.close()
+
+
+async def test_cache_is_bounded_and_least_recently_used_goes_first(store):
+    ids = [make_model_run(store.root, seed=i) for i in range(3)]
+    inference = service(store, cache_size=2, batch_window_seconds=0.0)
+    try:
+        data = images(1)[0]
+        for run_id in ids:
+            await inference.predict(run_id, data, 1)
+        assert inference.cached_models() == ids[1:]
+        await inference.predict(ids[1], data, 1)
+        assert inference.cached_models() == [ids[2], ids[1]]
+    finally:
+        inference.close()
+
+
+async def test_retrained_weights_are_never_served_stale(store):
+    run_id = make_model_run(store.root, seed=1)
+    inference = service(store, batch_window_seconds=0.0)
+    try:
+        data = images(1)[0]
+        before = await inference.predict(run_id, data, 3)
+        other = make_model_run(store.root, seed=99)
+        weights = store.folder(run_id) / WEIGHTS_FILE
+        os.replace(store.folder(other) / WEIGHTS_FILE, weights)
+        os.utime(weights, ns=(time.time_ns(), time.time_ns() + 10**9))
+        after = await inference.predict(run_id, data, 3)
+        assert [p.probability for p in after.predictions] != [
+            p.probability for p in before.predictions
+        ]
+        assert inference.cached_models() == [run_id]
+    finally:
+        inference.close()
+
+
+async def test_deleted_or_unfinished_runs_have_no_model(store):
+    inference = service(store)
+    try:
+        run_id = make_model_run(store.root)
+        store.delete(run_id)
+        with pytest.raises(ModelNotFoundError):
+            await inference.predict(run_id, images(1)[0], 1)
+        running = make_model_run(store.root, status=RunStatus.RUNNING)
+        with pytest.raises(ModelNotFoundError, match="no finished model"):
+            await inference.predict(running, images(1)[0], 1)
+        with pytest.raises(ModelNotFoundError):
+            await inference.predict("../../etc", images(1)[0], 1)
+    finally:
+        inference.close()
+
+
+async def test_queue_beyond_capacity_is_refused_not_piled_up(store):
+    run_id = make_model_run(store.root)
+    inference = service(store, max_pending=4, max_batch=2, batch_window_seconds=0.2)
+    try:
+        outcomes = await asyncio.gather(
+            *(inference.predict(run_id, d, 1) for d in images(12)), return_exceptions=True
+        )
+        refused = [o for o in outcomes if isinstance(o, OverloadedError)]
+        served = [o for o in outcomes if not isinstance(o, Exception)]
+        assert refused and served
+        assert len(refused) + len(served) == 12
+    finally:
+        inference.close()
+
+
+def test_forward_runs_off_the_event_loop_thread(store):
+    run_id = make_model_run(store.root)
+    inference = service(store, batch_window_seconds=0.0)
+    threads: list[str] = []
+    loaded = None
+
+    async def go() -> None:
+        nonlocal loaded
+        await inference.predict(run_id, images(1)[0], 1)
+        loaded = next(iter(inference._cache.values()))
+        original = loaded.batcher.forward
+
+        def spy(batch: torch.Tensor) -> torch.Tensor:
+            import threading
+
+            threads.append(threading.current_thread().name)
+            return original(batch)
+
+        loaded.batcher.forward = spy
+        await inference.predict(run_id, images(1)[0], 1)
+
+    try:
+        asyncio.run(go())
+        assert threads and all(name.startswith("inference") for name in threads)
+    finally:
+        inference.close()
