@@ -12,8 +12,8 @@ from fastapi.staticfiles import StaticFiles
 
 from backend.services.container import Services
 from backend.settings import Settings, get_settings
-from backend.web import api_meta, api_runs, errors, pages, predict, ws
-from backend.web.security import OriginCheckMiddleware
+from backend.web import api_meta, api_runs, errors, login, pages, predict, ws
+from backend.web.security import OriginCheckMiddleware, TokenAuthMiddleware
 from food_vision import __version__
 from frontend.vendor import FRONTEND
 
@@ -41,10 +41,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(OriginCheckMiddleware)
+    if settings.token:
+        app.add_middleware(TokenAuthMiddleware, token=settings.token)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static")
-    for router in (api_meta.router, api_runs.router, predict.router, ws.router, pages.router):
-        app.include_router(router)
+    routers = (api_meta, api_runs, predict, ws, login, pages)
+    for module in routers:
+        app.include_router(module.router)
     return app
 
 

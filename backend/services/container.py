@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from backend.services.datasets import DatasetService
 from backend.services.hub import Hub
 from backend.services.inference import InferenceOptions, InferenceService
+from backend.services.metrics import Metrics
 from backend.services.run_store import RunStore
 from backend.services.training import TrainerOptions, TrainingManager
 from backend.settings import Settings
@@ -24,12 +25,14 @@ class Services:
     training: TrainingManager
     datasets: DatasetService
     inference: InferenceService
+    metrics: Metrics
     ready: bool = False
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
         store = RunStore(settings.runs_dir)
         hub = Hub()
+        metrics = Metrics(store.list)
         options = TrainerOptions(
             home=settings.home.resolve(),
             data_dir=settings.resolved_data_dir.resolve(),
@@ -37,7 +40,7 @@ class Services:
             workers=settings.trainer_workers,
             grace_seconds=settings.grace_seconds,
         )
-        training = TrainingManager(store, hub, options)
+        training = TrainingManager(store, hub, options, on_finished=metrics.run_finished)
         inference = InferenceService(
             store,
             InferenceOptions(
@@ -48,9 +51,12 @@ class Services:
                 threads=settings.server_threads,
                 max_pixels=settings.max_image_pixels,
             ),
+            on_batch=metrics.batch_size.observe,
         )
+        metrics.queue_depth.set_function(lambda: inference.queue_depth)
+        metrics.websockets.set_function(lambda: hub.subscriber_count)
         datasets = DatasetService(settings.resolved_data_dir)
-        return cls(settings, store, hub, training, datasets, inference)
+        return cls(settings, store, hub, training, datasets, inference, metrics)
 
     async def start(self) -> None:
         """Prepare the run store and mark runs left active by an earlier server."""

@@ -108,9 +108,15 @@ class _Loaded:
 
 
 class InferenceService:
-    def __init__(self, store: RunStore, options: InferenceOptions) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        options: InferenceOptions,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
         self.store = store
         self.options = options
+        self.on_batch = on_batch
         self._forward_pool = ThreadPoolExecutor(1, thread_name_prefix="inference")
         self._decode_pool = ThreadPoolExecutor(2, thread_name_prefix="decode")
         self._cache: OrderedDict[tuple[str, int, int, int], _Loaded] = OrderedDict()
@@ -184,6 +190,8 @@ class InferenceService:
     def _count(self, size: int) -> None:
         self.batch_sizes.append(size)
         del self.batch_sizes[:-1000]
+        if self.on_batch is not None:
+            self.on_batch(size)
 
     def cached_models(self) -> list[str]:
         return [key[0] for key in self._cache]

@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,10 +68,17 @@ class TrainerOptions:
 class TrainingManager:
     """One run at a time; start, follow, cancel, and stop everything at shutdown."""
 
-    def __init__(self, store: RunStore, hub: Hub, options: TrainerOptions) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        hub: Hub,
+        options: TrainerOptions,
+        on_finished: Callable[[RunRecord], None] | None = None,
+    ) -> None:
         self.store = store
         self.hub = hub
         self.options = options
+        self.on_finished = on_finished
         self._active: ActiveRun | None = None
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -216,6 +224,8 @@ class TrainingManager:
                 returncode,
                 (active.record.finished_at or time.time()) - active.record.created_at,
             )
+            if self.on_finished is not None:
+                self.on_finished(active.record)
             self._active = None
             active.done.set()
 

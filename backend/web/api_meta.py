@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from backend.services.runs import usable_models
 from backend.web.deps import ServicesDep
@@ -22,10 +23,19 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", tags=["health"], responses={503: {"description": "not ready"}})
-async def readyz(services: ServicesDep) -> JSONResponse:
-    if services.ready:
+async def readyz(request: Request) -> JSONResponse:
+    """Ready once the run store is prepared and the services started; 503 before and after."""
+    services = getattr(request.app.state, "services", None)
+    if services is not None and services.ready:
         return JSONResponse({"status": "ready"})
     return JSONResponse({"status": "starting"}, status_code=503)
+
+
+@router.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+async def metrics(services: ServicesDep) -> PlainTextResponse:
+    """Prometheus text format."""
+    body = await asyncio.to_thread(services.metrics.render)
+    return PlainTextResponse(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/api/datasets", tags=["datasets"])

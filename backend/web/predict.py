@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from backend.web.deps import ServicesDep
 from food_vision.runs import is_valid_run_id
 
 router = APIRouter()
+log = logging.getLogger("foodvision.predict")
 MULTIPART_OVERHEAD = 64 * 1024
 MAX_TOP_K = 20
 RETRY_AFTER_SECONDS = "1"
@@ -50,6 +52,9 @@ class BadRequest(ValueError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+ERRORS = (BadRequest, UploadRejected, ModelNotFoundError, OverloadedError)
 
 
 def _limited(
@@ -105,7 +110,24 @@ async def pick_model(services: Services, value: Any) -> str:
 
 
 async def predict_from_form(request: Request, services: Services) -> PredictionResult:
-    """Raises BadRequest, UploadRejected, ModelNotFoundError or OverloadedError."""
+    """The prediction, counted in the metrics; refusals are logged with their reason.
+
+    Raises BadRequest, UploadRejected, ModelNotFoundError or OverloadedError.
+    """
+    metrics = services.metrics
+    try:
+        result = await _predict(request, services)
+    except ERRORS as exc:
+        status, message = _failure(exc)
+        metrics.predictions.labels(str(status)).inc()
+        log.info("prediction refused: %s %s", status, message)
+        raise
+    metrics.predictions.labels("ok").inc()
+    metrics.prediction_latency.observe(result.latency_ms / 1000)
+    return result
+
+
+async def _predict(request: Request, services: Services) -> PredictionResult:
     settings = services.settings
     form = await read_form(request, settings.max_upload_bytes)
     try:
@@ -138,9 +160,6 @@ def _failure(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, UploadRejected | BadRequest):
         return exc.status, str(exc)
     return 503, str(exc)
-
-
-ERRORS = (BadRequest, UploadRejected, ModelNotFoundError, OverloadedError)
 
 
 @router.post("/api/predict", tags=["predict"], openapi_extra=PREDICT_BODY)

@@ -1,10 +1,12 @@
-"""Refuse state-changing requests that a foreign site's page sent on a user's behalf."""
+"""Cross-site request refusal and the optional access token."""
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import urlsplit
 
-from starlette.responses import JSONResponse
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -29,3 +31,56 @@ class OriginCheckMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+TOKEN_COOKIE = "foodvision_token"
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/login", "/favicon.ico"})
+OPEN_PREFIXES = ("/static/",)
+
+
+def token_matches(presented: str | None, token: str) -> bool:
+    """Constant-time comparison, so response timing does not reveal the token."""
+    if not presented:
+        return False
+    return hmac.compare_digest(presented.encode("utf-8"), token.encode("utf-8"))
+
+
+def presented_token(scope: Scope) -> str | None:
+    """A bearer header, else the sign-in cookie (browsers send it on WebSocket upgrades too)."""
+    connection = HTTPConnection(scope)
+    authorization = connection.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return connection.cookies.get(TOKEN_COOKIE)
+
+
+class TokenAuthMiddleware:
+    """With ``FOODVISION_TOKEN`` set, everything but health, sign-in and static files needs it."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or self._is_open(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        if token_matches(presented_token(scope), self.token):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "token required"})
+            return
+        if scope["method"] == "GET" and scope["path"] == "/":
+            response: Response = RedirectResponse("/login", status_code=303)
+        else:
+            response = JSONResponse(
+                {"detail": "a valid token is required (Authorization: Bearer <token>)"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        await response(scope, receive, send)
+
+    @staticmethod
+    def _is_open(path: str) -> bool:
+        return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
