@@ -64,7 +64,7 @@ def test_animated_gif_uses_first_frame():
     frames = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 0, 255))]
     buffer = io.BytesIO()
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
-    red, green, blue = decode_image(buffer.getvalue(), max_pixels=LIMIT).getpixel((4, 4))
+    red, _green, blue = decode_image(buffer.getvalue(), max_pixels=LIMIT).getpixel((4, 4))
     assert red > 200 and blue < 50
 
 
