@@ -88,7 +88,8 @@ def list_runs(root: Path) -> list[RunRecord]:
     """Every readable run under ``root``, newest first."""
     if not root.is_dir():
         return []
-    records = [read_run(folder) for folder in root.iterdir() if folder.is_dir()]
+    folders = [f for f in root.iterdir() if f.is_dir() and not f.is_symlink()]
+    records = [read_run(folder) for folder in folders]
     return sorted((r for r in records if r is not None), key=lambda r: r.created_at, reverse=True)
 
 

@@ -40,10 +40,14 @@ class RunStore:
         self.root = root
 
     def folder(self, run_id: str) -> Path:
-        """The run's folder; ids are validated so that no id can name a path outside root."""
+        """The run's folder; ids are validated and links refused, so that no id can name a
+        path outside root."""
         if not is_valid_run_id(run_id):
             raise RunNotFoundError(run_id)
-        return self.root / run_id
+        folder = self.root / run_id
+        if folder.is_symlink():
+            raise RunNotFoundError(run_id)
+        return folder
 
     def create(self, config: TrainConfig) -> RunRecord:
         self.root.mkdir(parents=True, exist_ok=True)

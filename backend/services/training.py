@@ -106,7 +106,7 @@ class TrainingManager:
             if finishing is not None and not finishing.record.status.is_active:
                 # It has sent its final event and its process is exiting: wait, don't refuse.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(finishing.done.wait(), self.options.grace_seconds)
+                    await asyncio.wait_for(finishing.done.wait(), self.options.grace_seconds + 2)
             if self._active is not None:
                 raise RunBusyError(self._active.record.id)
             record = await asyncio.to_thread(self.store.create, config)
@@ -206,8 +206,13 @@ class TrainingManager:
             async for item in _lines(active.process):
                 if isinstance(item, LogLine):
                     await asyncio.to_thread(self._append_log, active.record.id, item.text)
-                else:
-                    await self._record(active, item)
+                    continue
+                await self._record(active, item)
+                if item.is_final and active.kill_timer is None:
+                    # Its work is done: it gets the grace period to exit, no more.
+                    active.kill_timer = asyncio.get_running_loop().call_later(
+                        self.options.grace_seconds, _signal_group, active.pgid, signal.SIGKILL
+                    )
             returncode = await active.process.wait()
         finally:
             if active.kill_timer is not None:
