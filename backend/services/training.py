@@ -134,7 +134,7 @@ class TrainingManager:
     async def cancel(self, run_id: str) -> RunRecord:
         """Ask the run to stop; idempotent while it is stopping."""
         active = self._active
-        if active is None or active.record.id != run_id:
+        if active is None or active.record.id != run_id or not active.record.status.is_active:
             raise RunNotActiveError(run_id)
         if not active.cancelling:
             active.cancelling = True
