@@ -157,7 +157,8 @@ class TrainingManager:
         active = self._active
         if active is None:
             return
-        await self.cancel(active.record.id)
+        with contextlib.suppress(RunNotActiveError):
+            await self.cancel(active.record.id)
         with contextlib.suppress(TimeoutError):
             await self.wait_idle(self.options.grace_seconds + 5)
 
