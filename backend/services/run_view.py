@@ -75,7 +75,8 @@ class RunView:
         progress = self.progress
         if progress is not None and progress.epoch > len(self.epochs) and progress.steps:
             done += progress.step / progress.steps
-        return min(1.0, done / total)
+        # Training steps are not all of an epoch (its test pass follows): not 100% until done.
+        return min(0.99, done / total)
 
     @property
     def percent(self) -> int:

@@ -20,6 +20,7 @@ from backend.services.samples import find_sample
 from backend.services.uploads import NotAnImage, UploadRejected, check_size
 from backend.web import render
 from backend.web.deps import ServicesDep
+from backend.web.schemas import ErrorOut, PredictionOut
 from food_vision.runs import is_valid_run_id
 
 router = APIRouter()
@@ -162,7 +163,26 @@ def _failure(exc: Exception) -> tuple[int, str]:
     return 503, str(exc)
 
 
-@router.post("/api/predict", tags=["predict"], openapi_extra=PREDICT_BODY)
+PREDICT_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in (
+        (400, "malformed multipart body"),
+        (404, "no such model, or no model trained yet"),
+        (413, "upload or image too large"),
+        (415, "not an accepted image format"),
+        (422, "corrupt image or bad top_k"),
+        (503, "too many predictions waiting; see Retry-After"),
+    )
+}
+
+
+@router.post(
+    "/api/predict",
+    tags=["predict"],
+    openapi_extra=PREDICT_BODY,
+    response_model=PredictionOut,
+    responses=PREDICT_ERRORS,
+)
 async def predict_api(request: Request, services: ServicesDep) -> JSONResponse:
     """Top-k classes for one image: multipart `file`, optional `model` (run id) and `top_k`."""
     try:

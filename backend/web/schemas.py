@@ -74,3 +74,14 @@ class ModelOut(BaseModel):
     epoch: int
     status: str
     created_at: float
+
+
+class LabelProbability(BaseModel):
+    label: str
+    probability: float
+
+
+class PredictionOut(BaseModel):
+    model: str
+    predictions: list[LabelProbability]
+    latency_ms: float

@@ -110,6 +110,13 @@ class Server:
             time.sleep(0.2)
         raise AssertionError(f"run {run_id} did not reach {statuses}: {run['status']}")
 
+    def cancel_all(self) -> None:
+        """Cancel whatever runs (a fuzzer may start a long one) and wait for it to end."""
+        for run in httpx.get(f"{self.url}/api/runs", timeout=10).json():
+            if run["status"] in ("queued", "running"):
+                httpx.post(f"{self.url}/api/runs/{run['id']}/cancel", timeout=10)
+        self.wait_idle(timeout=60)
+
     def wait_idle(self, timeout: float = 120) -> None:
         for run in httpx.get(f"{self.url}/api/runs", timeout=10).json():
             if run["status"] in ("queued", "running"):

@@ -1,0 +1,143 @@
+"""Browser tests: a real uvicorn server in a subprocess, driven by Debian's headless Chromium.
+
+One server per test module (runs are one at a time, so tests wait for theirs to end), one
+browser per session, one fresh browser context per test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.e2e.server import Server, free_port, stop, wait_ready
+from tests.utils.processes import REPO_ROOT
+
+SCREENSHOTS = REPO_ROOT / "test-output" / "e2e"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+EXPECT_TIMEOUT = 30_000  # ms
+
+
+@pytest.fixture(scope="session")
+def vendor_files() -> None:
+    """The pinned htmx files, served locally so the page needs no network."""
+    from frontend import vendor
+
+    if not all(vendor.is_verified(item) for item in vendor.pinned()):
+        try:
+            vendor.main()
+        except (OSError, subprocess.CalledProcessError, RuntimeError) as exc:
+            pytest.fail(f"cannot fetch the htmx files (run `python -m frontend.vendor`): {exc}")
+    missing = [str(item.local_path) for item in vendor.pinned() if not vendor.is_verified(item)]
+    assert not missing, f"vendor files missing or not matching their hashes: {missing}"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, vendor_files: None) -> Iterator[Server]:
+    """The app under uvicorn on a free port, with a small custom dataset named ``tiny``."""
+    from food_vision.datasets.demo import generate_demo
+
+    home = tmp_path_factory.mktemp("e2e-home")
+    data_dir = home / "data"
+    generate_demo(
+        data_dir / "tiny", train_per_class=24, test_per_class=6, size=64, samples_per_class=1
+    )
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        FOODVISION_HOME=str(home),
+        FOODVISION_DATA_DIR=str(data_dir),
+        FOODVISION_TRAINER_THREADS="1",
+        FOODVISION_GRACE_SECONDS="5",
+        OMP_NUM_THREADS="1",
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
+    )
+    env.pop("FOODVISION_TOKEN", None)
+    log = home / "server.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "backend.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=home,  # not the repository: a developer's .env there must not leak in
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    running = Server(url=f"http://127.0.0.1:{port}", home=home, log=log, process=process)
+    try:
+        wait_ready(running)
+        yield running
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    # Assertions wait for a state, never for a duration: on a busy machine, wait long for it.
+    expect.set_options(timeout=EXPECT_TIMEOUT)
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.fail(
+            "Debian's chromium is not installed: `apt-get install chromium` "
+            "(`make test` installs it when running as root)"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def idle_server(server: Server) -> Server:
+    """The module's server with no run active (a test's run must not block the next test)."""
+    server.wait_idle()
+    return server
+
+
+@pytest.fixture
+def context(browser: Browser, idle_server: Server) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(base_url=idle_server.url, viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(30_000)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

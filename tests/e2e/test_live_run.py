@@ -1,0 +1,124 @@
+"""A run started from the page, watched live: progress, reloads, a second tab, cancelling."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.e2e.server import ACTIVE, Server
+from tests.e2e.ui import (
+    END_TIMEOUT,
+    START_TIMEOUT,
+    epoch_rows,
+    expect_live_run,
+    install_recorder,
+    recorded,
+    start_run_from_form,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def test_run_goes_live_from_the_form_to_completed(
+    page: Page, idle_server: Server, screenshots: Path
+) -> None:
+    install_recorder(page)
+    page.goto("/")
+    run_id = start_run_from_form(page, epochs=3, batch_size=8)
+    expect_live_run(page, run_id)
+    status = page.locator("#run-status")
+    expect(status).to_have_text("Running", timeout=START_TIMEOUT)
+    expect(epoch_rows(page)).to_have_count(3, timeout=END_TIMEOUT)
+    expect(status).to_have_text("Completed", timeout=END_TIMEOUT)
+
+    states = recorded(page, run_id)
+    statuses = list(dict.fromkeys(s.status for s in states))
+    assert statuses.index("Running") < statuses.index("Completed"), statuses
+    # Rows arrive one per epoch message, never all at once at the end: from the run's empty
+    # table on, the recorded row counts are exactly 0, 1, 2, 3.
+    row_counts = [s.rows for s in states]
+    assert 0 in row_counts, f"the new run never showed an empty table: {row_counts}"
+    since_empty = row_counts[len(row_counts) - row_counts[::-1].index(0) - 1 :]
+    grown = [n for i, n in enumerate(since_empty) if i == 0 or n != since_empty[i - 1]]
+    assert grown == [0, 1, 2, 3], f"rows did not grow one by one: {row_counts}"
+    percents = [s.percent for s in states if s.percent is not None]
+    assert percents == sorted(percents), f"progress went backwards: {percents}"
+    assert len(set(percents)) >= 3, f"progress did not move live: {percents}"
+    assert percents[-1] == 100
+    expect(page.locator("#run-panel [role=progressbar]")).to_have_attribute("aria-valuenow", "100")
+
+    for chart in ("#run-history-loss", "#run-history-acc"):
+        expect(page.locator(f"{chart} svg polyline")).to_have_count(2)  # train and test
+        expect(page.locator(chart)).to_be_visible()
+    expect(page.locator("#cancel-button")).to_have_count(0)
+    expect(page.locator(f'#runs-list a[href="/runs/{run_id}"] .badge')).to_have_text("completed")
+
+    page.screenshot(path=screenshots / "finished-run.png", full_page=True)
+
+
+def test_reload_and_second_tab_show_the_history_and_keep_following(
+    page: Page, context: BrowserContext, idle_server: Server
+) -> None:
+    epochs = 10
+    page.goto("/")
+    run_id = start_run_from_form(page, epochs=epochs)
+    expect_live_run(page, run_id)
+    rows = epoch_rows(page)
+    expect(rows.nth(1)).to_be_attached(timeout=END_TIMEOUT)  # at least 2 epochs done
+    seen = rows.count()
+
+    page.reload(wait_until="domcontentloaded")
+    # Rendered into the page itself: present at once, before the socket sends anything.
+    assert page.locator("#run-panel .run-id").inner_text() == run_id
+    after_reload = rows.count()
+    assert seen <= after_reload < epochs, (seen, after_reload)
+    expect(rows.first).to_have_attribute("data-epoch", "1")
+    wait_for_more_rows(page, after_reload)  # and the next ones still come, over the socket
+
+    other = context.new_page()
+    other.goto("/", wait_until="domcontentloaded")
+    other_rows = epoch_rows(other)
+    assert other.locator("#run-panel .run-id").inner_text() == run_id
+    in_other = other_rows.count()
+    assert after_reload < in_other < epochs, (after_reload, in_other)
+    wait_for_more_rows(other, in_other)
+
+    for tab, tab_rows in ((page, rows), (other, other_rows)):
+        expect(tab_rows).to_have_count(epochs, timeout=END_TIMEOUT)
+        expect(tab.locator("#run-status")).to_have_text("Completed", timeout=END_TIMEOUT)
+        numbers = [int(n) for n in tab_rows.evaluate_all("rs => rs.map(r => r.dataset.epoch)")]
+        assert numbers == list(range(1, epochs + 1))
+
+
+def wait_for_more_rows(page: Page, than: int) -> None:
+    page.wait_for_function(
+        "n => document.querySelectorAll('#run-history tr.epoch-row').length > n",
+        arg=than,
+        timeout=END_TIMEOUT,
+    )
+
+
+def test_cancel_a_running_run(page: Page, idle_server: Server) -> None:
+    page.goto("/")
+    run_id = start_run_from_form(page, epochs=50)
+    expect_live_run(page, run_id)
+    status = page.locator("#run-status")
+    expect(status).to_have_text("Running", timeout=START_TIMEOUT)
+
+    # One run at a time: a second start is refused inside the form, naming the active run.
+    page.locator("#train-form").get_by_role("button", name="Start training").click()
+    expect(page.locator("#train-form [role=alert]")).to_contain_text(run_id)
+    assert [r["id"] for r in idle_server.runs() if r["status"] in ACTIVE] == [run_id]
+
+    page.get_by_role("button", name="Cancel run").click()
+    expect(status).to_have_text(re.compile(r"^(Cancelling…|Cancelled)$"))
+    expect(status).to_have_text("Cancelled", timeout=60_000)
+    expect(page.locator("#cancel-button")).to_have_count(0)
+    expect(page.locator(f'#runs-list a[href="/runs/{run_id}"] .badge')).to_have_text("cancelled")
+
+    (run,) = [r for r in idle_server.runs() if r["id"] == run_id]
+    assert run["status"] == "cancelled"
+    assert run["epoch"] < 50

@@ -1,0 +1,143 @@
+"""The page around the live run: form validation, past runs, a phone-sized screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.e2e.server import Server
+from tests.e2e.ui import epoch_rows
+
+pytestmark = pytest.mark.e2e
+
+PAST_EPOCHS = (1, 2)  # oldest first; one epoch: a chart of single points
+# Elements whose right edge passes their card's content box, as "tag#id.class: overflow in px".
+# The epoch table sits in a sideways-scrolling box for narrower screens, but on a phone of this
+# width it must fit without scrolling: nothing is exempt.
+SPILLING_OUT_OF_CARDS = """() => {
+  const out = [];
+  for (const card of document.querySelectorAll('.card')) {
+    const style = getComputedStyle(card);
+    const inner = card.getBoundingClientRect().right - parseFloat(style.borderRightWidth)
+      - parseFloat(style.paddingRight);
+    for (const el of card.querySelectorAll('*')) {
+      const over = el.getBoundingClientRect().right - inner;
+      if (over > 1) out.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className}: ${over}`);
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def past_runs(server: Server) -> list[str]:
+    """Two finished runs with different epoch counts, started through the API; oldest first."""
+    ids = []
+    for epochs in PAST_EPOCHS:
+        server.wait_idle()
+        run = server.api(
+            "POST",
+            "/api/runs",
+            {"dataset": "tiny", "architecture": "tinyvgg", "epochs": epochs, "batch_size": 8},
+        )
+        ids.append(run["id"])
+        server.wait_idle()
+    statuses = {run["id"]: run["status"] for run in server.runs()}
+    assert [statuses[run_id] for run_id in ids] == ["completed", "completed"], server.log_tail()
+    return ids
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "message"),
+    [
+        ("Epochs", "0", "must be between 1 and 500"),
+        ("Learning rate", "abc", "Enter a number."),
+    ],
+)
+def test_invalid_field_is_explained_inline_and_starts_nothing(
+    page: Page, idle_server: Server, label: str, value: str, message: str
+) -> None:
+    before = idle_server.runs()
+    page.goto("/")
+    form = page.locator("#train-form")
+    form.get_by_label("Dataset", exact=True).select_option("tiny")
+    form.get_by_label("Model", exact=True).select_option("tinyvgg")
+    field = form.get_by_label(label, exact=True)
+    field.fill(value)
+    form.get_by_role("button", name="Start training").click()
+
+    error = page.locator("#train-form .field-error")
+    expect(error).to_have_count(1)
+    expect(error).to_have_text(message)
+    expect(error).to_be_visible()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_value(value)  # what the person typed is kept
+    expect(page.locator("#train-form .notice")).to_have_count(0)
+    # The response has been swapped in, so the request is over: nothing may have started.
+    assert idle_server.runs() == before
+    assert page.url.rstrip("/") == idle_server.url
+
+
+def test_clicking_a_past_run_shows_its_history(
+    page: Page, idle_server: Server, past_runs: list[str]
+) -> None:
+    page.goto("/")
+    detail = page.locator("#run-detail")
+    for run_id, epochs in zip(past_runs, PAST_EPOCHS, strict=True):
+        page.locator(f'#runs-list a[href="/runs/{run_id}"]').click()
+        expect(detail.locator("h3")).to_contain_text(run_id)
+        expect(detail).to_have_attribute("aria-live", "polite")  # still announced once swapped
+        expect(detail.locator(".badge")).to_have_text("Completed")
+        expect(epoch_rows(page, "run-detail")).to_have_count(epochs)
+        for chart in ("#run-detail-loss", "#run-detail-acc"):
+            expect(page.locator(chart)).to_be_visible()
+            expect(page.locator(f"{chart} svg circle")).to_have_count(2 * epochs)
+    assert page.url.rstrip("/") == idle_server.url  # swapped in place, no navigation
+    # The live panel still shows the newest run.
+    expect(page.locator("#run-panel .run-id")).to_have_text(past_runs[-1])
+    expect(epoch_rows(page)).to_have_count(PAST_EPOCHS[-1])
+
+
+@pytest.fixture
+def phone(browser: Browser, idle_server: Server) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(
+        base_url=idle_server.url,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    ctx.set_default_timeout(30_000)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def test_phone_screen_has_no_horizontal_scroll(
+    phone: BrowserContext, idle_server: Server, past_runs: list[str], screenshots: Path
+) -> None:
+    page = phone.new_page()
+    page.goto("/")
+    expect(epoch_rows(page)).to_have_count(PAST_EPOCHS[-1])
+    page.locator(f'#runs-list a[href="/runs/{past_runs[0]}"]').click()
+    expect(epoch_rows(page, "run-detail")).to_have_count(PAST_EPOCHS[0])
+
+    widths = page.evaluate(
+        "() => ({scroll: document.scrollingElement.scrollWidth,"
+        " client: document.scrollingElement.clientWidth})"
+    )
+    assert widths["client"] == 390
+    assert widths["scroll"] <= widths["client"] + 1, f"the page scrolls sideways: {widths}"
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter((el) => el.getBoundingClientRect().right > innerWidth + 1)
+            .map((el) => el.id || el.className || el.tagName)"""
+    )
+    assert too_wide == [], f"elements reach past the screen's right edge: {too_wide}"
+    spilling = page.evaluate(SPILLING_OUT_OF_CARDS)
+    assert spilling == [], f"elements spill out of their card: {spilling}"
+    page.screenshot(path=screenshots / "phone.png", full_page=True)

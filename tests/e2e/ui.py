@@ -1,0 +1,91 @@
+"""What the browser tests do on the page: fill the form, read the live panel, record changes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+# Starting a trainer takes seconds on a busy machine and each epoch one or two more: wait long,
+# and only ever for a state, never for a duration.
+START_TIMEOUT = 90_000
+END_TIMEOUT = 120_000
+RUN_ID = re.compile(r"Run (\S+) started\.")
+
+# Every DOM change appends what the live panel shows then (run id, status, epoch rows, progress)
+# when it differs from the last entry: the test then knows the order in which states appeared,
+# however fast they went by, without sampling on a timer.
+RECORDER = """
+(() => {
+  const log = [];
+  window.__fvLog = log;
+  const read = () => {
+    const id = document.querySelector('#run-panel .run-id');
+    const status = document.querySelector('#run-status');
+    const bar = document.querySelector('#run-panel [role=progressbar]');
+    return {
+      run: id ? id.textContent.trim() : null,
+      status: status ? status.textContent.trim() : null,
+      rows: document.querySelectorAll('#run-history tr.epoch-row').length,
+      percent: bar ? Number(bar.getAttribute('aria-valuenow')) : null,
+    };
+  };
+  const record = () => {
+    const now = read();
+    const last = log[log.length - 1];
+    if (!last || Object.keys(now).some((key) => now[key] !== last[key])) log.push(now);
+  };
+  new MutationObserver(record).observe(document, {
+    childList: true, subtree: true, attributes: true, characterData: true,
+  });
+  document.addEventListener('DOMContentLoaded', record);
+})();
+"""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    run: str | None
+    status: str | None
+    rows: int
+    percent: int | None
+
+
+def install_recorder(page: Page) -> None:
+    """Record the live panel's states from the next navigation on (see ``RECORDER``)."""
+    page.add_init_script(RECORDER)
+
+
+def recorded(page: Page, run_id: str) -> list[Snapshot]:
+    """The recorded states of run ``run_id``, in the order they appeared."""
+    entries: list[dict[str, Any]] = page.evaluate("window.__fvLog")
+    return [Snapshot(**entry) for entry in entries if entry["run"] == run_id]
+
+
+def start_run_from_form(
+    page: Page, *, epochs: int, batch_size: int = 8, dataset: str = "tiny"
+) -> str:
+    """Fill and submit the training form (tinyvgg); the id of the run it started."""
+    form = page.locator("#train-form")
+    form.get_by_label("Dataset", exact=True).select_option(dataset)
+    form.get_by_label("Model", exact=True).select_option("tinyvgg")
+    form.get_by_label("Epochs", exact=True).fill(str(epochs))
+    form.get_by_label("Batch size", exact=True).fill(str(batch_size))
+    form.get_by_role("button", name="Start training").click()
+    notice = page.locator("#train-form .notice")
+    expect(notice).to_contain_text("started")
+    expect(page.locator("#train-form .field-error")).to_have_count(0)
+    match = RUN_ID.search(notice.inner_text())
+    assert match, f"no run id in the notice {notice.inner_text()!r}"
+    return match.group(1)
+
+
+def expect_live_run(page: Page, run_id: str) -> None:
+    """The live panel shows run ``run_id``."""
+    expect(page.locator("#run-panel .run-id")).to_have_text(run_id, timeout=START_TIMEOUT)
+
+
+def epoch_rows(page: Page, region: str = "run-history") -> Any:
+    return page.locator(f"#{region} tr.epoch-row")
