@@ -6,17 +6,18 @@ import logging
 
 import uvicorn
 
-from backend.settings import get_settings
+from backend.settings import get_settings, is_loopback
 
 log = logging.getLogger("foodvision.server")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def serve(host: str | None = None, port: int | None = None) -> int:
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt="%Y-%m-%dT%H:%M:%S")
+    if not is_loopback(host) and not settings.token:
         log.warning(
             "listening on %s without FOODVISION_TOKEN: anyone who can reach it can use it", host
         )

@@ -53,9 +53,14 @@ class Settings(BaseSettings):
     def runs_dir(self) -> Path:
         return self.home / "runs"
 
-    @property
-    def is_loopback(self) -> bool:
-        return self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache

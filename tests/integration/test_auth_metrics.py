@@ -91,10 +91,11 @@ def test_readiness_before_and_after_start_up(tmp_path):
 
 
 def metric(text: str, name: str) -> float:
+    """The value of one sample (``name`` with its labels) in Prometheus text."""
     for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            if line.split(" ")[0] == name or name.endswith("}"):
-                return float(line.rsplit(" ", 1)[1])
+        key, _, value = line.rpartition(" ")
+        if key == name:
+            return float(value)
     return 0.0
 
 

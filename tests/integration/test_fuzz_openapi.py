@@ -7,8 +7,8 @@ import os
 
 import pytest
 import schemathesis
-from schemathesis import checks
 from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
 
 EXAMPLES = int(os.environ.get("FOODVISION_FUZZ_EXAMPLES", "15"))
 # Every check but "schema-valid data is accepted": a run's dataset must exist and a model

@@ -125,14 +125,17 @@ def test_procfile_command_answers_on_port(workdir):
         "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
         "FOODVISION_HOME": str(workdir / ".foodvision"),
     }
-    process = subprocess.Popen(
-        ["bash", "-c", command.strip()], cwd=workdir, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    log = workdir / "procfile.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            ["bash", "-c", command.strip()], cwd=workdir, env=env, start_new_session=True,
+            stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     try:
         wait_healthy(f"http://127.0.0.1:{port}", process)
     finally:
         stop_group(process)
+    assert "listening on 0.0.0.0 without FOODVISION_TOKEN" in log.read_text()
 
 
 def test_docker_commands_match_the_dockerfile():
