@@ -4,8 +4,11 @@ links out of the run store."""
 from __future__ import annotations
 
 import concurrent.futures
+import os
+import pickle
 import shutil
 import time
+from pathlib import Path
 
 import httpx
 from websockets.sync.client import connect
@@ -88,3 +91,42 @@ def test_cancel_right_after_start_still_ends_cancelled(server):
     assert time.monotonic() - asked < 15
     events = collect_events(server, run["id"])
     assert events[-1].type == "cancelled"
+
+
+class _Payload:
+    """Unpickling this would create a file: the proof that a loader used pickle."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_pickle_posing_as_weights_is_refused_and_never_run(server, tmp_path):
+    run_id = make_model_run(server.home / "runs")
+    marker = tmp_path / "pwned"
+    weights = server.home / "runs" / run_id / "model.safetensors"
+    weights.write_bytes(pickle.dumps(_Payload(marker)))
+    image = (server.data_dir / "tiny" / "samples").glob("*.jpg")
+    response = httpx.post(
+        f"{server.url}/api/predict",
+        files={"file": ("a.jpg", next(image).read_bytes())},
+        data={"model": run_id},
+        timeout=30,
+    )
+    assert response.status_code == 404
+    assert "cannot be used" in response.json()["detail"]
+    assert not marker.exists()
+
+
+def test_a_half_written_weights_file_is_never_listed(server):
+    run_id = make_model_run(server.home / "runs")
+    folder = server.home / "runs" / run_id
+    (folder / "model.safetensors").rename(folder / ".model.safetensors.x1y2.tmp")
+    models = [m["id"] for m in httpx.get(f"{server.url}/api/models").json()]
+    assert run_id not in models
+    response = httpx.post(
+        f"{server.url}/api/predict", files={"file": ("a.png", b"\x89PNG")}, data={"model": run_id}
+    )
+    assert response.status_code == 404
