@@ -8,6 +8,9 @@
     var input = document.getElementById("predict-file");
     var preview = document.getElementById("drop-preview");
     if (!form || !zone || !input) return;
+    // The drop zone is the keyboard's way in (Enter or Space opens the chooser): the hidden
+    // input behind it must not be a second, invisible tab stop. Without JS it stays focusable.
+    input.tabIndex = -1;
 
     function send(file) {
       if (!file) return;
