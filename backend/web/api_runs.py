@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 from fastapi import APIRouter, Response, status
@@ -50,9 +51,9 @@ async def create_run(body: RunCreate, services: ServicesDep) -> RunOut:
 @router.get("")
 async def list_runs(services: ServicesDep) -> list[RunOut]:
     training = services.training
+    records = await asyncio.to_thread(services.store.list)
     return [
-        RunOut.of(training.current_record(r.id) or r, training.is_cancelling(r.id))
-        for r in services.store.list()
+        RunOut.of(training.current_record(r.id) or r, training.is_cancelling(r.id)) for r in records
     ]
 
 

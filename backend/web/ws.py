@@ -112,7 +112,7 @@ async def run_events(websocket: WebSocket, run_id: str, services: ServicesDep) -
         await websocket.close(code=POLICY_VIOLATION)
         return
     try:
-        services.store.get(run_id)
+        await asyncio.to_thread(services.store.get, run_id)
     except RunNotFoundError:
         await websocket.close(code=POLICY_VIOLATION, reason=f"no run {run_id!r}")
         return
