@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench fuzz install demo chromium vendor
+.PHONY: run test lint format bench fuzz soak install demo chromium vendor
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -40,6 +40,9 @@ chromium:
 
 test: install chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+soak: $(STAMP)
+	$(PY) bench/soak.py --minutes $${SOAK_MINUTES:-10}
 
 fuzz: install
 	FOODVISION_FUZZ_EXAMPLES=$${FOODVISION_FUZZ_EXAMPLES:-300} $(PY) -m pytest tests/integration/test_fuzz_openapi.py

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # so that ``tests.utils`` imports under a bare ``pytest`` too
-    sys.path.insert(0, str(ROOT))
-
-from tests.utils.http_server import LocalHTTPServer, serve_files  # noqa: E402
-
-
-@pytest.fixture
-def fv_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty FOODVISION_HOME (data dir inside it) for this test only."""
-    home = tmp_path / "fvhome"
-    home.mkdir()
-    monkeypatch.setenv("FOODVISION_HOME", str(home))
-    monkeypatch.setenv("FOODVISION_DATA_DIR", str(home / "data"))
-    return home
+from tests.utils.http_server import LocalHTTPServer, serve_files
 
 
 @pytest.fixture

@@ -17,7 +17,11 @@ CLASSES = ["pizza", "steak", "sushi"]
 
 
 def make_model_run(
-    runs_dir: Path, *, seed: int = 0, status: RunStatus = RunStatus.COMPLETED
+    runs_dir: Path,
+    *,
+    seed: int = 0,
+    status: RunStatus = RunStatus.COMPLETED,
+    metrics: dict[str, float] | None = None,
 ) -> str:
     """A finished run with a randomly initialised tinyvgg bundle; returns its id."""
     torch.manual_seed(seed)
@@ -31,7 +35,7 @@ def make_model_run(
         input_size=arch.input_size,
         mean=list(arch.mean),
         std=list(arch.std),
-        metrics={"test_acc": 0.5},
+        metrics={"test_acc": 0.5} if metrics is None else metrics,
         epoch=1,
         dataset="demo",
     )

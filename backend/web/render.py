@@ -36,12 +36,17 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
-def _percent(value: float | None) -> str:
-    return MISSING if value is None or not math.isfinite(value) else f"{value * 100:.1f}%"
+def _is_number(value: object) -> bool:
+    """A finite number; metrics read from files may be missing, null or non-finite."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _number(value: float | None, digits: int = 4) -> str:
-    return MISSING if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+def _percent(value: object) -> str:
+    return f"{value * 100:.1f}%" if _is_number(value) else MISSING  # type: ignore[operator]
+
+
+def _number(value: object, digits: int = 4) -> str:
+    return f"{value:.{digits}f}" if _is_number(value) else MISSING
 
 
 def _when(timestamp: float | None) -> str:

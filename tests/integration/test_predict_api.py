@@ -174,3 +174,11 @@ def test_page_result_partial_shows_bars_or_plain_error(client, model_id):
 @given(st.binary(max_size=4096))
 def test_arbitrary_bytes_never_cause_a_server_error(client, model_id, data):
     assert post_image(client, data).status_code < 500
+
+
+def test_a_model_without_metrics_still_renders_everywhere(client, home):
+    bare = make_model_run(home / "runs", metrics={})
+    assert bare in client.get("/").text
+    with client.websocket_connect("/ws") as ws:
+        snapshot = ws.receive_text()
+    assert f'value="{bare}"' in snapshot and "test acc \u2013" in snapshot

@@ -32,7 +32,11 @@ def child_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def run_cli(
-    args: Sequence[str], env: dict[str, str], *, module: str = "food_vision.cli", timeout: float = 120
+    args: Sequence[str],
+    env: dict[str, str],
+    *,
+    module: str = "food_vision.cli",
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", module, *args],
@@ -50,6 +54,7 @@ class LineReader:
 
     def __init__(self, stream: IO[str]) -> None:
         self.lines: queue.Queue[str | None] = queue.Queue()
+        self._stream = stream
         self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
         self._thread.start()
 
@@ -57,6 +62,11 @@ class LineReader:
         for line in stream:
             self.lines.put(line)
         self.lines.put(None)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Wait for end of stream (the writer has exited), then close the stream."""
+        self._thread.join(timeout)
+        self._stream.close()
 
     def next(self, timeout: float) -> str | None:
         """The next line, or None at end of stream; raises ``queue.Empty`` past ``timeout``."""
