@@ -7,6 +7,7 @@ rebuild the network and predict, and weights are read with safetensors, never wi
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,9 +51,38 @@ class ModelMeta:
             meta = cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
         except TypeError as exc:
             raise BundleError(f"meta.json lacks a required field: {exc}") from None
-        if not isinstance(meta.classes, list) or len(meta.classes) < 2:
-            raise BundleError("meta.json must list at least two classes")
+        _check_meta(meta)
         return meta
+
+
+def _check_meta(meta: ModelMeta) -> None:
+    """Refuse values of the wrong type or range, naming the field, before anything uses them."""
+    if not isinstance(meta.architecture, str):
+        raise BundleError("meta.json: architecture must be a string")
+    classes = meta.classes
+    if not isinstance(classes, list) or not all(isinstance(c, str) and c for c in classes):
+        raise BundleError("meta.json: classes must be a list of non-empty strings")
+    if len(classes) < 2:
+        raise BundleError("meta.json: classes must list at least two classes")
+    if len(set(classes)) != len(classes):
+        raise BundleError("meta.json: classes must not repeat a name")
+    size = meta.input_size
+    if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 4096:
+        raise BundleError("meta.json: input_size must be a whole number between 8 and 4096")
+    for name, values, low in (("mean", meta.mean, -math.inf), ("std", meta.std, 0.0)):
+        if (
+            not isinstance(values, list)
+            or len(values) != 3
+            or not all(_is_number(v) and v > low for v in values)
+        ):
+            bound = "numbers above 0" if low == 0.0 else "numbers"
+            raise BundleError(f"meta.json: {name} must be a list of 3 {bound}")
+    if not isinstance(meta.metrics, dict):
+        raise BundleError("meta.json: metrics must be an object")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def has_bundle(folder: Path) -> bool:

@@ -71,17 +71,18 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    if not 1 <= args.top_k <= 100:
+        return _error("--top-k must be between 1 and 100")
+    folder = resolve_model_folder(args.model)
+    if folder is None:
+        return _error(f"no model {args.model!r}: give a run id from 'foodvision runs' or a folder")
+    # torch is imported only once the arguments are known to be usable: bad input answers fast.
     from PIL import Image
 
     from food_vision.bundle import BundleError
     from food_vision.images import open_image
     from food_vision.predict import Predictor
 
-    if not 1 <= args.top_k <= 100:
-        return _error("--top-k must be between 1 and 100")
-    folder = resolve_model_folder(args.model)
-    if folder is None:
-        return _error(f"no model {args.model!r}: give a run id from 'foodvision runs' or a folder")
     try:
         predictor = Predictor.from_bundle(folder)
     except BundleError as exc:

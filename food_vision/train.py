@@ -108,12 +108,12 @@ class Reporter:
         if self.channel is not None:
             self.channel.write(line)
             self.channel.flush()
-        if self.out is not None:
+        if self.out is not None and self.record is not None:
+            # Only once the run folder exists: a config refused before that leaves no folder.
             with open(self.out / EVENTS_FILE, "a", encoding="utf-8") as handle:
                 handle.write(line)
-            if self.record is not None:
-                self.record = apply_event(self.record, event)
-                write_run(self.out, self.record)
+            self.record = apply_event(self.record, event)
+            write_run(self.out, self.record)
         for listener in self._listeners:
             listener(event)
 

@@ -38,6 +38,7 @@ __all__ = [
     "fetch_archive_dataset",
     "safe_extract_tar",
     "safe_extract_zip",
+    "split_root",
 ]
 
 _CHUNK = 1024 * 1024
@@ -522,7 +523,7 @@ def fetch_archive_dataset(
     root = Path(root)
     folder = root / name
     if folder.exists():
-        found = _split_root(folder)
+        found = split_root(folder)
         if found is None:
             raise DownloadError(
                 f"{folder} exists but has no train/ and test/ folders; remove it to download "
@@ -537,14 +538,14 @@ def fetch_archive_dataset(
         archive.unlink(missing_ok=True)
         raise
     archive.unlink(missing_ok=True)
-    found = _split_root(folder)
+    found = split_root(folder)
     if found is None:
         shutil.rmtree(folder, ignore_errors=True)
         raise DownloadError(f"archive from {url} has no train/ and test/ folders at its top")
     return found
 
 
-def _split_root(folder: Path) -> Path | None:
+def split_root(folder: Path) -> Path | None:
     """``folder`` or its single top-level subfolder, whichever holds train/ and test/."""
 
     def has_splits(path: Path) -> bool:

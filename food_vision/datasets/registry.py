@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from food_vision.datasets.demo import generate_demo, is_demo_complete
-from food_vision.datasets.download import fetch_archive_dataset
+from food_vision.datasets.download import fetch_archive_dataset, split_root
 
 COURSE_DATA = "https://github.com/mrdbourke/pytorch-deep-learning/raw/main/data/"
 DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -74,10 +74,11 @@ def dataset_path(name: str, data_dir: Path) -> Path:
 
 def list_datasets(data_dir: Path) -> list[DatasetEntry]:
     """The named datasets (downloaded or not) and every custom folder in the data directory."""
-    entries = [
-        DatasetEntry(ds.name, ds.title, ds.kind, data_dir / ds.name, _is_ready(ds, data_dir))
-        for ds in NAMED.values()
-    ]
+    entries = []
+    for ds in NAMED.values():
+        ready = _ready_root(ds, data_dir)
+        path = ready or data_dir / ds.name
+        entries.append(DatasetEntry(ds.name, ds.title, ds.kind, path, ready is not None))
     if data_dir.is_dir():
         for folder in sorted(data_dir.iterdir()):
             if folder.name in NAMED or not DATASET_NAME.fullmatch(folder.name):
@@ -107,8 +108,9 @@ def resolve_dataset(
             )
         return folder
     root = data_dir / named.name
-    if _is_ready(named, data_dir):
-        return root
+    ready = _ready_root(named, data_dir)
+    if ready is not None:
+        return ready
     if not download and named.kind != "generated":
         raise UnknownDatasetError(f"dataset {named.name} has not been downloaded yet")
     if named.kind == "generated":
@@ -118,11 +120,18 @@ def resolve_dataset(
     return prepare_food101(data_dir, progress=progress)
 
 
-def _is_ready(named: NamedDataset, data_dir: Path) -> bool:
+def _ready_root(named: NamedDataset, data_dir: Path) -> Path | None:
+    """The folder holding the splits of a named dataset that is ready, else None.
+
+    An archive may put its splits in one top-level folder (``fetch_archive_dataset`` accepts
+    that), so the splits are looked for there too.
+    """
     root = data_dir / named.name
     if named.kind == "generated":
-        return is_demo_complete(root)
-    return (root / "train").is_dir() and (root / "test").is_dir()
+        return root if is_demo_complete(root) else None
+    if named.kind == "archive":
+        return split_root(root) if root.is_dir() else None
+    return root if (root / "train").is_dir() and (root / "test").is_dir() else None
 
 
 def prepare_food101(data_dir: Path, *, progress: bool = False) -> Path:
