@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from food_vision import __version__
-from food_vision.atomic import atomic_write, atomic_write_json
+from food_vision.atomic import atomic_write_bytes, atomic_write_json
 from food_vision.models import get_architecture
 
 WEIGHTS_FILE = "model.safetensors"
@@ -92,7 +92,8 @@ def has_bundle(folder: Path) -> bool:
 def save_bundle(model: nn.Module, meta: ModelMeta, folder: Path) -> None:
     """Write weights, then metadata, each atomically: a reader never sees half a file."""
     state = {key: tensor.detach().cpu().contiguous() for key, tensor in model.state_dict().items()}
-    atomic_write(folder / WEIGHTS_FILE, lambda tmp: save_file(state, str(tmp)))
+    # Serialised in memory, written by Python: a full disk is an OSError naming the file.
+    atomic_write_bytes(folder / WEIGHTS_FILE, save(state))
     atomic_write_json(folder / META_FILE, meta.to_dict())
 
 

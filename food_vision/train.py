@@ -63,9 +63,9 @@ def build_parser(prog: str = "foodvision train") -> argparse.ArgumentParser:
         default=DEFAULT_ARCHITECTURE,
         help=f"architecture: {', '.join(ARCHITECTURES)}",
     )
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=5, help="passes over the training set")
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=32, help="images per step")
     parser.add_argument("--image-size", type=int, default=None, help="default: the model's")
     parser.add_argument(
         "--pretrained",
@@ -73,13 +73,17 @@ def build_parser(prog: str = "foodvision train") -> argparse.ArgumentParser:
         default=None,
         help="start from ImageNet weights (default: when they need no download)",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="for shuffling and initialisation")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default: a new one)")
     parser.add_argument("--run-id", default=None, help="default: the run folder's name")
-    parser.add_argument("--events", choices=("jsonl", "none"), default="none")
+    parser.add_argument(
+        "--events", choices=("jsonl", "none"), default="none", help="jsonl: v1 events on stdout"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--workers", type=int, default=None, help="data loader workers")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA if present"
+    )
     parser.add_argument("--dry-run", action="store_true", help="one batch per epoch")
     return parser
 
@@ -87,10 +91,17 @@ def build_parser(prog: str = "foodvision train") -> argparse.ArgumentParser:
 class Reporter:
     """Writes each event to the event channel and, when standalone, to the run's own files."""
 
-    def __init__(self, run_id: str, channel: TextIO | None, out: Path | None) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        channel: TextIO | None,
+        out: Path | None,
+        on_channel_lost: Callable[[], None] = lambda: None,
+    ) -> None:
         self.run_id = run_id
         self.channel = channel
         self.out = out
+        self.on_channel_lost = on_channel_lost
         self.record: RunRecord | None = None
         self._last_progress = 0.0
         self._listeners: list[Callable[[Event], None]] = []
@@ -106,8 +117,13 @@ class Reporter:
     def emit(self, event: Event) -> None:
         line = event.encode() + "\n"
         if self.channel is not None:
-            self.channel.write(line)
-            self.channel.flush()
+            try:
+                self.channel.write(line)
+                self.channel.flush()
+            except BrokenPipeError:
+                # Nobody reads the events any more (the server is gone): stop, don't train blind.
+                self.channel = None
+                self.on_channel_lost()
         if self.out is not None and self.record is not None:
             # Only once the run folder exists: a config refused before that leaves no folder.
             with open(self.out / EVENTS_FILE, "a", encoding="utf-8") as handle:
@@ -139,7 +155,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "foodvision train") -> i
     out = (args.out or paths.runs_dir() / new_run_id()).expanduser()
     run_id = args.run_id or out.name
     standalone = not jsonl
-    reporter = Reporter(run_id, channel, out if standalone else None)
+    reporter = Reporter(run_id, channel, out if standalone else None, on_channel_lost=stop.set)
     try:
         config = TrainConfig(
             dataset=args.dataset,
@@ -191,8 +207,8 @@ def describe_error(exc: BaseException) -> str:
     """
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return "out of memory: try a smaller batch size or image size"
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return f"disk full while writing {exc.filename or 'the run'}: no space left on device"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return f"disk full while writing {exc.filename or 'the run'}: {exc.strerror}"
     text = " ".join(str(exc).split()) or type(exc).__name__
     if type(exc) in GENERIC_ERRORS or not isinstance(exc, ValueError | RuntimeError | OSError):
         text = f"trainer crashed: {type(exc).__name__}: {text}"
@@ -263,5 +279,14 @@ def _terminal_progress() -> Callable[[Event], None]:
     return show
 
 
+def run_and_exit() -> None:
+    """Exit as soon as the final event is out: skip the interpreter's teardown of torch, which
+    takes seconds, so a finished or cancelled run leaves no process behind at once."""
+    code = main(prog="python -m food_vision.train")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main(prog="python -m food_vision.train"))
+    run_and_exit()

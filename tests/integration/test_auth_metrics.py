@@ -8,7 +8,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from backend.app import create_app
 from backend.settings import Settings
-from tests.factories import image_bytes, make_model_run
+from tests.utils.factories import make_model_run, patterned_image
 
 TOKEN = "s3cret-token-for-tests"
 PROTECTED = ["/api/runs", "/api/datasets", "/api/architectures", "/api/models", "/metrics"]
@@ -104,7 +104,7 @@ def test_metrics_move_after_a_prediction_and_with_runs(tmp_path):
     with TestClient(create_app(Settings(home=tmp_path))) as client:
         before = client.get("/metrics").text
         assert metric(before, 'foodvision_runs{status="completed"}') == 1
-        ok = client.post("/api/predict", files={"file": ("a.png", image_bytes())})
+        ok = client.post("/api/predict", files={"file": ("a.png", patterned_image())})
         assert ok.status_code == 200 and ok.json()["model"] == run_id
         refused = client.post("/api/predict", files={"file": ("a.txt", b"text")})
         assert refused.status_code == 415

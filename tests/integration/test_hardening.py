@@ -14,8 +14,8 @@ import httpx
 from websockets.sync.client import connect
 
 from food_vision.datasets.demo import generate_demo
-from tests.factories import make_model_run
 from tests.integration.test_server_runs import FINAL, TINY, collect_events
+from tests.utils.factories import make_model_run
 
 
 def test_two_simultaneous_starts_make_one_run(server):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from backend.app import create_app
 from backend.settings import Settings
-from tests.factories import image_bytes, make_model_run
+from tests.utils.factories import make_model_run, patterned_image
 
 LIMIT = 64 * 1024
 
@@ -39,13 +39,13 @@ def post_image(client, data: bytes, name: str = "photo.png", **fields):
 
 def test_no_model_yet_says_so(tmp_path):
     with TestClient(create_app(Settings(home=tmp_path))) as fresh:
-        response = post_image(fresh, image_bytes())
+        response = post_image(fresh, patterned_image())
     assert response.status_code == 404
     assert "no trained model yet" in response.json()["detail"]
 
 
 def test_predicts_top_k_with_the_newest_model_by_default(client, model_id):
-    response = post_image(client, image_bytes(), top_k="2")
+    response = post_image(client, patterned_image(), top_k="2")
     assert response.status_code == 200
     body = response.json()
     assert body["model"] == model_id
@@ -62,19 +62,19 @@ def test_models_listing_names_the_model(client, model_id):
 
 @pytest.mark.parametrize("model", ["no-such-run-123", "../../etc/passwd", "/etc/passwd", "a"])
 def test_unknown_or_traversal_model_ids_are_404(client, model_id, model):
-    response = post_image(client, image_bytes(), model=model)
+    response = post_image(client, patterned_image(), model=model)
     assert response.status_code == 404
     assert "no trained model" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("top_k", ["0", "21", "-1", "two", "1.5"])
 def test_top_k_out_of_range_is_422(client, model_id, top_k):
-    response = post_image(client, image_bytes(), top_k=top_k)
+    response = post_image(client, patterned_image(), top_k=top_k)
     assert response.status_code == 422 and "top_k" in response.json()["detail"]
 
 
 def test_body_just_under_the_limit_is_accepted_and_just_over_is_413(client, model_id):
-    base = image_bytes("PNG", size=(16, 16))
+    base = patterned_image("PNG", size=(16, 16))
     under = base + b"\0" * (LIMIT - len(base))
     assert post_image(client, under).status_code == 200
     over = base + b"\0" * (LIMIT - len(base) + 1)
@@ -111,20 +111,26 @@ def test_not_multipart_is_415(client):
 
 def test_many_small_parts_are_400(client):
     fields = {f"f{i}": "x" for i in range(200)}
-    response = client.post("/api/predict", data=fields, files={"file": ("a.png", image_bytes())})
+    response = client.post(
+        "/api/predict", data=fields, files={"file": ("a.png", patterned_image())}
+    )
     assert response.status_code == 400
     assert "Too many fields" in response.json()["detail"]
 
 
 def test_thousands_of_parts_are_refused(client):
     fields = {f"field{i}": "x" * 40 for i in range(5000)}
-    response = client.post("/api/predict", data=fields, files={"file": ("a.png", image_bytes())})
+    response = client.post(
+        "/api/predict", data=fields, files={"file": ("a.png", patterned_image())}
+    )
     assert response.status_code in (400, 413)
 
 
 def test_huge_text_field_is_refused(client):
     response = client.post(
-        "/api/predict", data={"model": "m" * (70 * 1024)}, files={"file": ("a.png", image_bytes())}
+        "/api/predict",
+        data={"model": "m" * (70 * 1024)},
+        files={"file": ("a.png", patterned_image())},
     )
     assert response.status_code in (400, 413)
 
@@ -135,7 +141,7 @@ def test_huge_text_field_is_refused(client):
         (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", 415),
         (b"<!doctype html><script>alert(1)</script>", 415),
         (b"%PDF-1.4 not an image", 415),
-        (image_bytes("JPEG", size=(200, 200))[:400], 422),
+        (patterned_image("JPEG", size=(200, 200))[:400], 422),
     ],
 )
 def test_bad_uploads_get_clear_4xx_and_are_never_echoed(client, model_id, data, status):
@@ -149,7 +155,7 @@ def test_bad_uploads_get_clear_4xx_and_are_never_echoed(client, model_id, data, 
     "name", ["../../etc/passwd", "/abs/path.png", "a\x00b.png", "x" * 10_000, "\u202egnp.exe"]
 )
 def test_file_names_are_never_used(client, model_id, home, name):
-    response = post_image(client, image_bytes(), name=name)
+    response = post_image(client, patterned_image(), name=name)
     assert response.status_code == 200 or (len(name) > 1000 and response.status_code == 400)
     assert name not in response.text
     assert not (home / "etc").exists()
@@ -157,12 +163,12 @@ def test_file_names_are_never_used(client, model_id, home, name):
 
 def test_concurrent_requests_are_all_answered(client, model_id):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        responses = list(pool.map(lambda _: post_image(client, image_bytes()), range(16)))
+        responses = list(pool.map(lambda _: post_image(client, patterned_image()), range(16)))
     assert [r.status_code for r in responses] == [200] * 16
 
 
 def test_page_result_partial_shows_bars_or_plain_error(client, model_id):
-    ok = client.post("/predict", files={"file": ("p.png", image_bytes())})
+    ok = client.post("/predict", files={"file": ("p.png", patterned_image())})
     assert ok.status_code == 200 and 'class="bar top"' in ok.text
     bad = client.post("/predict", files={"file": ("p.txt", b"hello")})
     assert bad.status_code == 200 and 'role="alert"' in bad.text and "not an image" in bad.text

@@ -17,7 +17,7 @@ from backend.services.run_store import RunStore
 from food_vision.bundle import WEIGHTS_FILE
 from food_vision.predict import Predictor
 from food_vision.runs import RunStatus
-from tests.factories import image_bytes, make_model_run
+from tests.utils.factories import make_model_run, patterned_image
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def service(store, **options) -> InferenceService:
 
 
 def images(count: int) -> list[bytes]:
-    return [image_bytes("PNG", size=(32 + i, 40 + 2 * i)) for i in range(count)]
+    return [patterned_image("PNG", size=(32 + i, 40 + 2 * i)) for i in range(count)]
 
 
 async def test_concurrent_requests_are_batched_and_match_single_predictions(store):

@@ -17,7 +17,7 @@ from backend.services.uploads import (
     check_size,
     decode_image,
 )
-from tests.factories import image_bytes
+from tests.utils.factories import patterned_image
 
 LIMIT = 40_000_000
 
@@ -48,7 +48,7 @@ def png_header_only(width: int, height: int) -> bytes:
     ],
 )
 def test_every_accepted_mode_becomes_rgb(fmt, mode, save):
-    image = decode_image(image_bytes(fmt, mode=mode, **save), max_pixels=LIMIT)
+    image = decode_image(patterned_image(fmt, mode=mode, **save), max_pixels=LIMIT)
     assert image.mode == "RGB" and image.size == (48, 40)
 
 
@@ -95,12 +95,12 @@ def test_non_images_are_415(data):
 
 def test_tiff_is_recognised_but_not_accepted():
     with pytest.raises(NotAnImage, match="TIFF images are not accepted"):
-        decode_image(image_bytes("TIFF"), max_pixels=LIMIT)
+        decode_image(patterned_image("TIFF"), max_pixels=LIMIT)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_truncated_images_are_422(fmt):
-    data = image_bytes(fmt, size=(256, 256))
+    data = patterned_image(fmt, size=(256, 256))
     with pytest.raises(CannotDecode, match="cannot decode image") as info:
         decode_image(data[: len(data) // 2], max_pixels=LIMIT)
     assert info.value.status == 422

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pathlib
 import pickle
+import time
 import zipfile
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from torch import nn
 from food_vision.bundle import ModelMeta, save_bundle
 from food_vision.datasets.demo import generate_demo
 from food_vision.models import get_architecture
+from food_vision.runs import RunRecord, RunStatus, new_run_id, write_run
 
 CLASSES = ["pizza", "steak", "sushi"]
 
@@ -26,6 +28,7 @@ def make_bundle(
     architecture: str = "tinyvgg",
     seed: int = 0,
     input_size: int | None = None,
+    metrics: dict[str, float] | None = None,
 ) -> tuple[nn.Module, ModelMeta]:
     """A randomly initialised (seeded) model saved as a bundle in ``folder``."""
     classes = list(classes or CLASSES)
@@ -38,12 +41,40 @@ def make_bundle(
         input_size=input_size or arch.input_size,
         mean=list(arch.mean),
         std=list(arch.std),
-        metrics={"test_acc": 0.5},
+        metrics={"test_acc": 0.5} if metrics is None else metrics,
         epoch=1,
         dataset="demo",
     )
     save_bundle(model, meta, folder)
     return model, meta
+
+
+def make_model_run(
+    runs_dir: Path,
+    *,
+    seed: int = 0,
+    status: RunStatus = RunStatus.COMPLETED,
+    metrics: dict[str, float] | None = None,
+) -> str:
+    """A run in the store holding a (seeded, untrained) tinyvgg bundle; returns its id."""
+    run_id = new_run_id()
+    make_bundle(runs_dir / run_id, seed=seed, metrics=metrics)
+    config = {"dataset": "demo", "architecture": "tinyvgg", "epochs": 1}
+    write_run(runs_dir / run_id, RunRecord(run_id, status, config, has_model=True))
+    time.sleep(0.01)  # distinct creation times: "newest" is well defined
+    return run_id
+
+
+def patterned_image(
+    fmt: str = "PNG", size: tuple[int, int] = (48, 40), mode: str = "RGB", **params: object
+) -> bytes:
+    """A small image with some structure, encoded as ``fmt``."""
+    colors = {"RGB": (200, 60, 30), "L": 128, "RGBA": (10, 200, 30, 128), "CMYK": (0, 80, 90, 10)}
+    color = colors.get(mode, 100)
+    image = Image.new(mode, size, color)
+    for x in range(0, size[0], 4):
+        image.putpixel((x, x % size[1]), (0, 0, 255) if mode == "RGB" else color)
+    return image_bytes(image, fmt, **params)
 
 
 def make_dataset(root: Path, *, train: int = 8, test: int = 4, size: int = 64) -> Path:
