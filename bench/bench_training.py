@@ -44,8 +44,8 @@ from food_vision.datasets.demo import generate_demo  # noqa: E402
 from food_vision.datasets.layout import validate_image_folder  # noqa: E402
 from food_vision.datasets.loaders import build_loaders, default_workers  # noqa: E402
 from food_vision.engine import EpochResult, StepReport, train  # noqa: E402
-from food_vision.events import EpochEnd, Progress  # noqa: E402
 from food_vision.models import get_architecture  # noqa: E402
+from food_vision.session import epoch_event, progress_event  # noqa: E402
 from food_vision.train import Reporter  # noqa: E402
 
 CPU = torch.device("cpu")
@@ -179,33 +179,13 @@ def engine_epoch(
 
         def on_step(report: StepReport) -> None:
             started = time.perf_counter()
-            emit_progress(
-                Progress(
-                    "bench-run",
-                    epoch=report.epoch,
-                    step=report.step,
-                    steps=report.steps,
-                    loss=report.loss,
-                    images_per_sec=report.images_per_sec,
-                )
-            )
+            emit_progress(progress_event("bench-run", report))
             spent[0] += time.perf_counter() - started
 
         def on_epoch(result: EpochResult) -> None:
             started = time.perf_counter()
             save_bundle(model, meta, out)
-            reporter.emit(
-                EpochEnd(
-                    "bench-run",
-                    epoch=result.epoch,
-                    epochs=result.epochs,
-                    train_loss=result.train_loss,
-                    train_acc=result.train_acc,
-                    test_loss=result.test_loss,
-                    test_acc=result.test_acc,
-                    seconds=result.seconds,
-                )
-            )
+            reporter.emit(epoch_event("bench-run", result))
             spent[0] += time.perf_counter() - started
 
     try:

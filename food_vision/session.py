@@ -94,16 +94,7 @@ class TrainingSession:
         )
 
         def on_step(report: StepReport) -> None:
-            self.reporter.progress(
-                Progress(
-                    run_id,
-                    epoch=report.epoch,
-                    step=report.step,
-                    steps=report.steps,
-                    loss=report.loss,
-                    images_per_sec=report.images_per_sec,
-                )
-            )
+            self.reporter.progress(progress_event(run_id, report))
 
         def on_epoch(result: EpochResult) -> None:
             meta = ModelMeta(
@@ -117,18 +108,7 @@ class TrainingSession:
                 dataset=config.dataset,
             )
             save_bundle(model, meta, self.out)
-            self.reporter.emit(
-                EpochEnd(
-                    run_id,
-                    epoch=result.epoch,
-                    epochs=result.epochs,
-                    train_loss=result.train_loss,
-                    train_acc=result.train_acc,
-                    test_loss=result.test_loss,
-                    test_acc=result.test_acc,
-                    seconds=result.seconds,
-                )
-            )
+            self.reporter.emit(epoch_event(run_id, result))
 
         outcome = train(
             model,
@@ -158,6 +138,30 @@ class TrainingSession:
         cancelled = Cancelled(self.reporter.run_id, epoch=epoch, step=step, has_model=bool(history))
         self.reporter.emit(cancelled)
         return RunStatus.CANCELLED
+
+
+def progress_event(run_id: str, report: StepReport) -> Progress:
+    return Progress(
+        run_id,
+        epoch=report.epoch,
+        step=report.step,
+        steps=report.steps,
+        loss=report.loss,
+        images_per_sec=report.images_per_sec,
+    )
+
+
+def epoch_event(run_id: str, result: EpochResult) -> EpochEnd:
+    return EpochEnd(
+        run_id,
+        epoch=result.epoch,
+        epochs=result.epochs,
+        train_loss=result.train_loss,
+        train_acc=result.train_acc,
+        test_loss=result.test_loss,
+        test_acc=result.test_acc,
+        seconds=result.seconds,
+    )
 
 
 def pick_device(name: str) -> torch.device:

@@ -29,18 +29,8 @@ def config_error(exc: ConfigError) -> RequestValidationError:
 
 @router.post("", status_code=201, responses=CONFLICT)
 async def create_run(body: RunCreate, services: ServicesDep) -> RunOut:
-    config = TrainConfig(
-        dataset=body.dataset,
-        architecture=body.architecture,
-        epochs=body.epochs,
-        learning_rate=body.learning_rate,
-        batch_size=body.batch_size,
-        pretrained=body.pretrained,
-        image_size=body.image_size,
-        seed=body.seed,
-    )
     try:
-        record = await start_run(services, config)
+        record = await start_run(services, TrainConfig(**body.model_dump()))
     except ConfigError as exc:
         raise config_error(exc) from None
     except RunBusyError as exc:
