@@ -15,6 +15,7 @@ from backend.services.training import RunBusyError, RunNotActiveError
 from backend.web.deps import RunDep, ServicesDep
 from backend.web.schemas import EpochOut, ErrorOut, RunCreate, RunDetail, RunOut
 from food_vision.config import ConfigError, TrainConfig
+from food_vision.runs import RunStatus
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 CONFLICT = {409: {"model": ErrorOut}}
@@ -56,9 +57,12 @@ async def get_run(run: RunDep, services: ServicesDep) -> RunDetail:
 
 @router.post("/{run_id}/cancel", status_code=202, responses={404: {"model": ErrorOut}, **CONFLICT})
 async def cancel_run(run: RunDep, services: ServicesDep) -> RunOut:
+    """Idempotent: cancelling a run that is stopping or already cancelled answers 202 again."""
     try:
         record = await services.training.cancel(run.id)
     except RunNotActiveError as exc:
+        if run.status is RunStatus.CANCELLED:
+            return RunOut.of(run)
         return conflict(f"{exc} (it is {run.status.value})", run.id)  # type: ignore[return-value]
     return RunOut.of(record, cancelling=True)
 

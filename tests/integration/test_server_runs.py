@@ -68,6 +68,8 @@ def test_run_streams_every_event_in_order_and_completes(server):
     assert run["id"] in [m["id"] for m in models]
     replay = collect_events(server, run["id"])
     assert [e.encode() for e in replay] == [e.encode() for e in events]
+    finished = httpx.post(f"{server.url}/api/runs/{run['id']}/cancel")
+    assert finished.status_code == 409 and "completed" in finished.json()["detail"]
 
 
 def test_page_socket_sends_snapshot_then_fragments(server):
@@ -110,7 +112,7 @@ def test_second_start_is_refused_and_cancel_leaves_no_process(server):
     assert time.monotonic() - asked < 5 + 2, "cancel took longer than the trainer's promise"
     _wait_for(lambda: not group_alive(pgid), timeout=10)
     again = httpx.post(f"{server.url}/api/runs/{run['id']}/cancel")
-    assert again.status_code == 409
+    assert again.status_code == 202 and again.json()["status"] == "cancelled"
 
 
 def test_killed_trainer_fails_with_reason_and_server_keeps_serving(server):
