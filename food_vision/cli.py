@@ -121,7 +121,8 @@ def _datasets(args: argparse.Namespace) -> int:
         except (ValueError, RuntimeError, OSError) as exc:
             return _error(str(exc))
     for entry in list_datasets(paths.data_dir()):
-        state = "ready" if entry.available else "not downloaded"
+        missing = "not generated" if entry.kind == "generated" else "not downloaded"
+        state = "ready" if entry.available else missing
         print(f"{entry.name:<24} {state:<15} {entry.title}")
     return 0
 
