@@ -188,3 +188,19 @@ def test_a_model_without_metrics_still_renders_everywhere(client, home):
     with client.websocket_connect("/ws") as ws:
         snapshot = ws.receive_text()
     assert f'value="{bare}"' in snapshot and "test acc \u2013" in snapshot
+
+
+def test_a_burst_beyond_capacity_gets_503_with_retry_after(tmp_path):
+    make_model_run(tmp_path / "runs")
+    settings = Settings(home=tmp_path, max_pending_predictions=1, max_batch=1, batch_window_ms=300)
+    with TestClient(create_app(settings)) as burst_client:
+        assert post_image(burst_client, patterned_image()).status_code == 200  # model loaded
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            responses = list(
+                pool.map(lambda _: post_image(burst_client, patterned_image()), range(8))
+            )
+    codes = [r.status_code for r in responses]
+    assert 200 in codes and 503 in codes and all(c in (200, 503) for c in codes)
+    refused = next(r for r in responses if r.status_code == 503)
+    assert refused.headers["retry-after"] == "1"
+    assert "retry" in refused.json()["detail"]
