@@ -153,7 +153,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "foodvision train") -> i
     except UsageError as exc:
         return _fail(Reporter("unknown", channel, None), f"bad arguments: {exc}", "")
     out = (args.out or paths.runs_dir() / new_run_id()).expanduser()
-    run_id = args.run_id or out.name
+    # The folder's name is the run id when it can be one (the server names folders so).
+    run_id = args.run_id or (out.name if is_valid_run_id(out.name) else new_run_id())
     standalone = not jsonl
     reporter = Reporter(run_id, channel, out if standalone else None, on_channel_lost=stop.set)
     try:

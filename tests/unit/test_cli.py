@@ -302,3 +302,18 @@ def test_runs_lists_records_newest_first(env: dict[str, str], home: Path) -> Non
         "0.750",
     ]
     assert lines[1].split() == ["20260101-100000-aaaaaa", "failed", "mobilenet_v3_small", "demo"]
+
+
+def test_train_into_any_folder_name_gets_a_valid_run_id(
+    env: dict[str, str], home: Path, tmp_path: Path
+) -> None:
+    root = dataset_with_bad_layout(tmp_path / "bad")
+    out = tmp_path / "run"  # "run" cannot be a run id (too short): one is made up
+    result = run_cli(
+        ["train", "--dataset", str(root), "--model", "tinyvgg", "--out", str(out)], env
+    )
+    record = read_run(out)
+    assert record is not None and record.id != "run" and len(record.id) > 6
+    assert "not a valid run id" not in result.stderr
+    refused = run_cli(["train", "--run-id", "../x", "--out", str(tmp_path / "other")], env)
+    assert refused.returncode == 1 and "not a valid run id" in one_error_line(refused)
