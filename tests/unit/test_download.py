@@ -598,7 +598,7 @@ def test_no_member_name_escapes_target(fmt: str, members: list[tuple[str, str]])
         sandbox = Path(sandbox_name)
         archive = sandbox / "archive"
         build_archive(archive, fmt, members)
-        work = sandbox / "deep" / "er" / "work"
+        work = sandbox / "deep" / "er" / "nest"
         work.mkdir(parents=True)
         target = work / "target"
         extract = safe_extract_zip if fmt == "zip" else safe_extract_tar
@@ -606,7 +606,7 @@ def test_no_member_name_escapes_target(fmt: str, members: list[tuple[str, str]])
             extract(archive, target)
         except UnsafeArchiveError:
             assert tree(work) == []  # refused: neither target nor staging folder left
-        allowed = {"archive", "deep", "deep/er", "deep/er/work", "deep/er/work/target"}
+        allowed = {"archive", "deep", "deep/er", "deep/er/nest", "deep/er/nest/target"}
         for dirpath, dirnames, filenames in os.walk(sandbox):
             for entry in dirnames + filenames:
                 path = Path(dirpath, entry)
