@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from food_vision.models.freeze import freeze_except
+
 __all__ = [
     "LITE0_BLOCKS",
     "LITE0_INPUT_SIZE",
@@ -210,9 +212,7 @@ class EfficientNetLite0(nn.Module):
         Keeping BN in eval mode matters with small batches: batch statistics of a few images
         are noisy and would both perturb the features and overwrite the ImageNet running stats.
         """
-        for module in self.backbone_modules():
-            for p in module.parameters():
-                p.requires_grad_(False)
+        freeze_except(self, self._fc)
         self._backbone_frozen = True
         self.train(self.training)
 
