@@ -20,6 +20,7 @@ from torch import nn
 from food_vision import __version__
 from food_vision.atomic import atomic_write_bytes, atomic_write_json
 from food_vision.models import get_architecture
+from food_vision.numbers import is_finite_number
 
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
@@ -73,16 +74,12 @@ def _check_meta(meta: ModelMeta) -> None:
         if (
             not isinstance(values, list)
             or len(values) != 3
-            or not all(_is_number(v) and v > low for v in values)
+            or not all(is_finite_number(v) and v > low for v in values)
         ):
             bound = "numbers above 0" if low == 0.0 else "numbers"
             raise BundleError(f"meta.json: {name} must be a list of 3 {bound}")
     if not isinstance(meta.metrics, dict):
         raise BundleError("meta.json: metrics must be an object")
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def has_bundle(folder: Path) -> bool:

@@ -12,6 +12,8 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
+from food_vision.numbers import finite_or_none
+
 VERSION = 1
 
 
@@ -36,7 +38,7 @@ class Event:
 
     def encode(self) -> str:
         """One line of JSON, without the newline. Non-finite floats become null."""
-        return json.dumps(_finite(self.to_dict()), separators=(",", ":"), allow_nan=False)
+        return json.dumps(finite_or_none(self.to_dict()), separators=(",", ":"), allow_nan=False)
 
 
 @dataclass(frozen=True)
@@ -171,14 +173,4 @@ def _checked(event_type: str, name: str, annotation: Any, value: Any) -> Any:
         return float(value)
     if annotation == "list[str]" and not all(isinstance(item, str) for item in value):
         raise EventError(f"{event_type}.{name} should be a list of strings")
-    return value
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
     return value

@@ -6,7 +6,6 @@ Writes from the event loop go through a thread so the loop never blocks on the d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import signal
@@ -18,6 +17,7 @@ import psutil
 from food_vision.bundle import has_bundle
 from food_vision.config import TrainConfig
 from food_vision.events import Event, read_line
+from food_vision.process_group import signal_group
 from food_vision.runs import (
     EVENTS_FILE,
     LOG_FILE,
@@ -112,7 +112,7 @@ class RunStore:
         for record in self.list():
             if record.status.is_active:
                 if record.pid and _alive(record.pid):
-                    _kill_group(record.pid)
+                    signal_group(record.pid, signal.SIGKILL)
                 record = record.evolve(
                     status=RunStatus.INTERRUPTED,
                     finished_at=time.time(),
@@ -131,11 +131,6 @@ class RunStore:
 
     async def aevents(self, run_id: str) -> list[Event]:
         return await asyncio.to_thread(self.events, run_id)
-
-
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
 
 
 def _alive(pid: int | None) -> bool:

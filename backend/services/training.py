@@ -23,6 +23,7 @@ from backend.services.hub import Hub, RunUpdate
 from backend.services.run_store import RunStore
 from food_vision.config import TrainConfig
 from food_vision.events import Cancelled, Event, Failed, LogLine, Progress, read_line
+from food_vision.process_group import signal_group
 from food_vision.runs import RunRecord, RunStatus, apply_event
 
 log = logging.getLogger("foodvision.training")
@@ -138,10 +139,10 @@ class TrainingManager:
             raise RunNotActiveError(run_id)
         if not active.cancelling:
             active.cancelling = True
-            _signal_group(active.pgid, signal.SIGTERM)
+            signal_group(active.pgid, signal.SIGTERM)
             loop = asyncio.get_running_loop()
             active.kill_timer = loop.call_later(
-                self.options.grace_seconds, _signal_group, active.pgid, signal.SIGKILL
+                self.options.grace_seconds, signal_group, active.pgid, signal.SIGKILL
             )
             log.info("run %s: cancel requested", run_id)
             self.hub.publish(RunUpdate(active.record, cancelling=True))
@@ -212,13 +213,13 @@ class TrainingManager:
                 if item.is_final and active.kill_timer is None:
                     # Its work is done: it gets the grace period to exit, no more.
                     active.kill_timer = asyncio.get_running_loop().call_later(
-                        self.options.grace_seconds, _signal_group, active.pgid, signal.SIGKILL
+                        self.options.grace_seconds, signal_group, active.pgid, signal.SIGKILL
                     )
             returncode = await active.process.wait()
         finally:
             if active.kill_timer is not None:
                 active.kill_timer.cancel()
-            _signal_group(active.pgid, signal.SIGKILL)
+            signal_group(active.pgid, signal.SIGKILL)
             if returncode is None:
                 returncode = await active.process.wait()
             if active.record.status.is_active:
@@ -282,11 +283,6 @@ async def _lines(process: asyncio.subprocess.Process):  # type: ignore[no-untype
         if not line:
             return
         yield read_line(line)
-
-
-def _signal_group(pgid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signum)
 
 
 def _last_line(text: str) -> str:

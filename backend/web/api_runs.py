@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 
 from fastapi import APIRouter, Response, status
 from fastapi.encoders import jsonable_encoder
@@ -15,6 +14,7 @@ from backend.services.training import RunBusyError, RunNotActiveError
 from backend.web.deps import RunDep, ServicesDep
 from backend.web.schemas import EpochOut, ErrorOut, RunCreate, RunDetail, RunOut
 from food_vision.config import ConfigError, TrainConfig
+from food_vision.numbers import finite_or_none
 from food_vision.runs import RunStatus
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -51,7 +51,7 @@ async def list_runs(services: ServicesDep) -> list[RunOut]:
 @router.get("/{run_id}", responses={404: {"model": ErrorOut}})
 async def get_run(run: RunDep, services: ServicesDep) -> RunDetail:
     view = await run_view(services, run)
-    history = [EpochOut(**_finite(e.to_dict())) for e in view.epochs]
+    history = [EpochOut(**finite_or_none(e.to_dict())) for e in view.epochs]
     return RunDetail(**RunOut.of(run, view.cancelling).model_dump(), history=history)
 
 
@@ -78,10 +78,3 @@ async def remove_run(run: RunDep, services: ServicesDep) -> Response:
 
 def conflict(message: str, run_id: str) -> JSONResponse:
     return JSONResponse(jsonable_encoder(ErrorOut(detail=message, run_id=run_id)), status_code=409)
-
-
-def _finite(data: dict[str, object]) -> dict[str, object]:
-    return {
-        key: None if isinstance(value, float) and not math.isfinite(value) else value
-        for key, value in data.items()
-    }

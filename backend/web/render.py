@@ -17,6 +17,7 @@ from backend.web.charts import run_charts
 from food_vision.bundle import ModelMeta
 from food_vision.events import EpochEnd, Event, Started
 from food_vision.models import ARCHITECTURES, DEFAULT_ARCHITECTURE
+from food_vision.numbers import is_finite_number
 from food_vision.runs import RunRecord
 from frontend import vendor
 from frontend.vendor import FRONTEND
@@ -36,17 +37,12 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
-def _is_number(value: object) -> bool:
-    """A finite number; metrics read from files may be missing, null or non-finite."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _percent(value: object) -> str:
-    return f"{value * 100:.1f}%" if _is_number(value) else MISSING  # type: ignore[operator]
+    return f"{value * 100:.1f}%" if is_finite_number(value) else MISSING
 
 
 def _number(value: object, digits: int = 4) -> str:
-    return f"{value:.{digits}f}" if _is_number(value) else MISSING
+    return f"{value:.{digits}f}" if is_finite_number(value) else MISSING
 
 
 def _when(timestamp: float | None) -> str:
