@@ -11,10 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
 from backend.services.container import Services
-from backend.settings import Settings, get_settings
 from backend.web import api_meta, api_runs, errors, login, pages, predict, ws
-from backend.web.security import OriginCheckMiddleware, TokenAuthMiddleware
+from backend.web.hosts import HostAllowlistMiddleware
+from backend.web.security import CrossSiteMiddleware, TokenAuthMiddleware
 from food_vision import __version__
+from food_vision.settings import Settings, get_settings
 from frontend.vendor import FRONTEND
 
 log = logging.getLogger("foodvision.server")
@@ -40,9 +41,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Train image classifiers, watch them learn live, and use them.",
         lifespan=lifespan,
     )
-    app.add_middleware(OriginCheckMiddleware)
+    # The last added runs first: the Host check, then the token, then cross-site refusal.
+    app.add_middleware(CrossSiteMiddleware)
     if settings.token:
         app.add_middleware(TokenAuthMiddleware, token=settings.token)
+    app.add_middleware(HostAllowlistMiddleware, names=settings.served_hosts)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static")
     routers = (api_meta, api_runs, predict, ws, login, pages)

@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import uvicorn
+from pydantic import ValidationError
 
-from backend.settings import get_settings, is_loopback
+from backend.app import create_app
+from food_vision.settings import Settings, get_settings, is_loopback
 
 log = logging.getLogger("foodvision.server")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def serve(host: str | None = None, port: int | None = None) -> int:
-    settings = get_settings()
-    host = host or settings.host
-    port = port or settings.port
+    try:
+        settings = _with_address(get_settings(), host, port)
+    except ValidationError as exc:
+        print(f"error: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt="%Y-%m-%dT%H:%M:%S")
-    if not is_loopback(host) and not settings.token:
+    if not is_loopback(settings.host) and not settings.token:
         log.warning(
-            "listening on %s without FOODVISION_TOKEN: anyone who can reach it can use it", host
+            "listening on %s without FOODVISION_TOKEN: anyone who can reach it can use it",
+            settings.host,
         )
-    log.info("FoodVision on http://%s:%s/ (Ctrl-C to stop)", host, port)
-    uvicorn.run("backend.app:app", host=host, port=port, workers=1, log_level="info")
+    log.info("FoodVision on http://%s:%s/ (Ctrl-C to stop)", settings.host, settings.port)
+    log.info("answering to the host names %s", ", ".join(settings.served_hosts))
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, workers=1, log_level="info")
     return 0
+
+
+def _with_address(settings: Settings, host: str | None, port: int | None) -> Settings:
+    """The settings with the command line's address, validated like the environment's (the
+    bind address is also a name the Host allowlist accepts)."""
+    changes = {key: value for key, value in (("host", host), ("port", port)) if value}
+    return Settings.model_validate({**settings.model_dump(), **changes})

@@ -1,31 +1,36 @@
-"""``foodvision``: serve the app, train, predict, and list datasets and runs."""
+"""The core commands of ``foodvision``: train, predict, and list datasets and runs.
+
+The web side adds ``serve`` to the same parser (``backend.cli``); nothing here imports it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from food_vision import paths
 from food_vision.runs import is_valid_run_id, list_runs
+from food_vision.settings import get_settings
 
 EXIT_USAGE = 2
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    """Run one command; ``parser`` may carry more commands than the core's own."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "train":
         from food_vision.train import main as train_main
 
         return train_main(argv[1:])
-    parser = build_parser()
+    parser = parser or build_parser()[0]
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    return args.handler(args)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,17 +40,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message} (see: {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+def build_parser() -> tuple[
+    argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]
+]:
+    """The parser and its sub-command registry, to which the web side adds ``serve``."""
+    parser: argparse.ArgumentParser = _Parser(
         prog="foodvision",
         description="Train image classifiers from a browser, watch them learn, use them.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    serve = commands.add_parser("serve", help="start the web app")
-    serve.add_argument("--host", default=None, help="default: FOODVISION_HOST or 127.0.0.1")
-    serve.add_argument("--port", type=int, default=None, help="default: FOODVISION_PORT or 8000")
-    serve.set_defaults(handler=_serve)
     commands.add_parser(
         "train", help="train one model (see: foodvision train --help)", add_help=False
     )
@@ -61,13 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets.set_defaults(handler=_datasets)
     runs = commands.add_parser("runs", help="list training runs")
     runs.set_defaults(handler=_runs)
-    return parser
-
-
-def _serve(args: argparse.Namespace) -> int:
-    from backend.server import serve
-
-    return serve(host=args.host, port=args.port)
+    return parser, commands
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -106,8 +104,9 @@ def _predict(args: argparse.Namespace) -> int:
 
 def resolve_model_folder(model: str) -> Path | None:
     """A run id in the run store, or a folder path holding a bundle."""
-    if is_valid_run_id(model) and (paths.runs_dir() / model).is_dir():
-        return paths.runs_dir() / model
+    runs_dir = get_settings().runs_dir
+    if is_valid_run_id(model) and (runs_dir / model).is_dir():
+        return runs_dir / model
     folder = Path(model).expanduser()
     return folder if folder.is_dir() else None
 
@@ -115,12 +114,13 @@ def resolve_model_folder(model: str) -> Path | None:
 def _datasets(args: argparse.Namespace) -> int:
     from food_vision.datasets.registry import list_datasets, resolve_dataset
 
+    data_dir = get_settings().resolved_data_dir
     if args.prepare:
         try:
-            resolve_dataset(args.prepare, paths.data_dir(), progress=sys.stderr.isatty())
+            resolve_dataset(args.prepare, data_dir, progress=sys.stderr.isatty())
         except (ValueError, RuntimeError, OSError) as exc:
             return _error(str(exc))
-    for entry in list_datasets(paths.data_dir()):
+    for entry in list_datasets(data_dir):
         missing = "not generated" if entry.kind == "generated" else "not downloaded"
         state = "ready" if entry.available else missing
         print(f"{entry.name:<24} {state:<15} {entry.title}")
@@ -128,9 +128,10 @@ def _datasets(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    records = list_runs(paths.runs_dir())
+    runs_dir = get_settings().runs_dir
+    records = list_runs(runs_dir)
     if not records:
-        print(f"no runs in {paths.runs_dir()}")
+        print(f"no runs in {runs_dir}")
     for record in records:
         acc = record.metrics.get("test_acc")
         acc_text = f"test acc {acc:.3f}" if isinstance(acc, float) else ""

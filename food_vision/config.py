@@ -1,21 +1,25 @@
-"""A training run's configuration, validated before any heavy work starts."""
+"""A training run's configuration: every option once, with its default, limits and meaning.
+
+The JSON API body, the page form, the ``foodvision train`` flags and the trainer's
+``config.json`` are all derived from :class:`TrainConfig`; adding an option is one edit here.
+"""
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-from food_vision.models import get_architecture
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
-MAX_EPOCHS = 500
-MAX_BATCH_SIZE = 1024
-MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 1024
-MAX_LEARNING_RATE = 10.0
+from food_vision.models import ARCHITECTURES, DEFAULT_ARCHITECTURE, get_architecture
+
+MAX_SEED = 2**32 - 1
 
 
 class ConfigError(ValueError):
-    """A configuration value is out of range; ``field`` names the offending option."""
+    """A configuration value is wrong; ``field`` names the option, ``message`` says why."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -23,57 +27,164 @@ class ConfigError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    dataset: str
-    architecture: str
-    epochs: int = 5
-    learning_rate: float = 1e-3
-    batch_size: int = 32
-    pretrained: bool | None = None
-    image_size: int | None = None
-    seed: int = 0
-    dry_run: bool = False
+class CliFlag:
+    """Marks an extra command-line spelling of an option (``--lr`` for ``--learning-rate``)."""
 
-    def validated(self) -> TrainConfig:
-        """This config with defaults resolved; raises :class:`ConfigError` for a bad value."""
-        if not self.dataset or not self.dataset.strip():
-            raise ConfigError("dataset", "a dataset name or folder is required")
+    def __init__(self, *flags: str) -> None:
+        self.flags = flags
+
+
+def _not_bool(message: str) -> BeforeValidator:
+    """JSON ``true`` is not the number 1 here."""
+
+    def refuse(value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError(message)
+        return value
+
+    return BeforeValidator(refuse)
+
+
+Whole = _not_bool("must be a whole number")
+Number = _not_bool("must be a number")
+
+
+class TrainConfig(BaseModel):
+    """Everything that decides what a run trains and how."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: str = Field(
+        "demo", min_length=1, max_length=200, title="Dataset", description="dataset name or folder"
+    )
+    architecture: Annotated[str, CliFlag("--model")] = Field(
+        DEFAULT_ARCHITECTURE,
+        min_length=1,
+        max_length=100,
+        title="Model",
+        description=f"architecture: {', '.join(ARCHITECTURES)}",
+    )
+    epochs: Annotated[int, Whole] = Field(
+        5, ge=1, le=500, title="Epochs", description="passes over the training set"
+    )
+    learning_rate: Annotated[float, Number, CliFlag("--lr")] = Field(
+        1e-3,
+        gt=0,
+        le=10.0,
+        allow_inf_nan=False,
+        title="Learning rate",
+        description="step size of the optimiser",
+    )
+    batch_size: Annotated[int, Whole] = Field(
+        32, ge=1, le=1024, title="Batch size", description="images per step"
+    )
+    pretrained: bool | None = Field(
+        None,
+        title="Start from ImageNet weights (when the model has them)",
+        description="start from ImageNet weights (default: when they need no download)",
+    )
+    image_size: Annotated[int | None, Whole] = Field(
+        None, ge=32, le=1024, title="Image size", description="input pixels (default: the model's)"
+    )
+    seed: Annotated[int, Whole] = Field(
+        0, ge=0, le=MAX_SEED, title="Seed", description="for shuffling and initialisation"
+    )
+    dry_run: bool = Field(
+        False, title="Quick check", description="one batch per epoch, to check a set-up fast"
+    )
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset_named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a dataset name or folder is required")
+        return value.strip()
+
+    @field_validator("architecture")
+    @classmethod
+    def _architecture_known(cls, value: str) -> str:
+        return get_architecture(value).name
+
+    @field_validator("pretrained")
+    @classmethod
+    def _weights_exist(cls, value: bool | None, info: Any) -> bool | None:
+        arch = ARCHITECTURES.get(info.data.get("architecture", ""))
+        if value and arch is not None and not arch.has_pretrained:
+            raise ValueError(f"{arch.name} has no pretrained weights")
+        return value
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """The config, or :class:`ConfigError` for the first wrong field, in plain words."""
         try:
-            arch = get_architecture(self.architecture)
-        except ValueError as exc:
-            raise ConfigError("architecture", str(exc)) from None
-        _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
-        _check_int("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
-        _check_int("seed", self.seed, 0, 2**32 - 1)
-        if self.image_size is not None:
-            _check_int("image_size", self.image_size, MIN_IMAGE_SIZE, MAX_IMAGE_SIZE)
-        lr = self.learning_rate
-        if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr):
-            raise ConfigError("learning_rate", "must be a finite number")
-        if not 0 < lr <= MAX_LEARNING_RATE:
-            raise ConfigError("learning_rate", f"must be above 0 and at most {MAX_LEARNING_RATE}")
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            field, message = next(iter(field_errors(exc).items()))
+            raise ConfigError(field, message) from None
+
+    def resolved(self) -> TrainConfig:
+        """This config with the architecture's defaults filled in (pretrained, image size)."""
+        arch = get_architecture(self.architecture)
         pretrained = arch.default_pretrained if self.pretrained is None else self.pretrained
-        if pretrained and not arch.has_pretrained:
-            raise ConfigError("pretrained", f"{arch.name} has no pretrained weights")
-        return TrainConfig(
-            dataset=self.dataset.strip(),
-            architecture=arch.name,
-            epochs=self.epochs,
-            learning_rate=float(lr),
-            batch_size=self.batch_size,
-            pretrained=pretrained,
-            image_size=self.image_size or arch.input_size,
-            seed=self.seed,
-            dry_run=self.dry_run,
+        return self.model_copy(
+            update={"pretrained": pretrained, "image_size": self.image_size or arch.input_size}
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump()
 
 
-def _check_int(field: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(field, "must be a whole number")
-    if not low <= value <= high:
-        raise ConfigError(field, f"must be between {low} and {high}")
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """One message a person understands per wrong field, keyed by the field's name."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "config"
+        errors.setdefault(field, _message(error, TrainConfig.model_fields.get(field)))
+    return errors
+
+
+_PLAIN = {
+    "int_parsing": "Enter a whole number.",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "Enter a number.",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_too_short": "must not be empty",
+    "missing": "is required",
+    "extra_forbidden": "is not a training option",
+}
+_RANGE = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+
+
+def _message(error: ErrorDetails, field: FieldInfo | None) -> str:
+    kind = error["type"]
+    if kind in _RANGE and field is not None:
+        return _range_text(field)
+    if kind == "value_error":
+        return str(error.get("ctx", {}).get("error", error["msg"]))
+    if kind == "string_too_long":
+        return f"must be at most {error.get('ctx', {}).get('max_length')} characters"
+    return _PLAIN.get(kind, error["msg"])
+
+
+def bounds(field: FieldInfo) -> dict[str, float]:
+    """The numeric limits declared on a field (``ge``, ``gt``, ``le``, ``lt``), for forms."""
+    found: dict[str, float] = {}
+    for item in field.metadata:
+        for name in ("ge", "gt", "le", "lt"):
+            value = getattr(item, name, None)
+            if value is not None:
+                found[name] = value
+    return found
+
+
+def _range_text(field: FieldInfo) -> str:
+    limits = bounds(field)
+    if "ge" in limits and "le" in limits:
+        return f"must be between {limits['ge']} and {limits['le']}"
+    if "gt" in limits and "le" in limits:
+        return f"must be above {limits['gt']} and at most {limits['le']}"
+    return "is out of range"

@@ -15,6 +15,7 @@ from food_vision.atomic import atomic_write_json
 from food_vision.events import Cancelled, Completed, EpochEnd, Event, Failed, Progress, Started
 
 RUN_FILE = "run.json"
+CONFIG_FILE = "config.json"
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "train.log"
 RUN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{5,63}$")

@@ -11,8 +11,9 @@ from backend.services.hub import Hub
 from backend.services.inference import InferenceOptions, InferenceService
 from backend.services.metrics import Metrics
 from backend.services.run_store import RunStore
+from backend.services.runs import RunService
 from backend.services.training import TrainerOptions, TrainingManager
-from backend.settings import Settings
+from food_vision.settings import Settings
 
 log = logging.getLogger("foodvision.server")
 
@@ -23,6 +24,7 @@ class Services:
     store: RunStore
     hub: Hub
     training: TrainingManager
+    runs: RunService
     datasets: DatasetService
     inference: InferenceService
     metrics: Metrics
@@ -56,7 +58,8 @@ class Services:
         metrics.queue_depth.set_function(lambda: inference.queue_depth)
         metrics.websockets.set_function(lambda: hub.subscriber_count)
         datasets = DatasetService(settings.resolved_data_dir)
-        return cls(settings, store, hub, training, datasets, inference, metrics)
+        runs = RunService(store, training, datasets)
+        return cls(settings, store, hub, training, runs, datasets, inference, metrics)
 
     async def start(self) -> None:
         """Prepare the run store and mark runs left active by an earlier server."""

@@ -6,6 +6,7 @@ Writes from the event loop go through a thread so the loop never blocks on the d
 from __future__ import annotations
 
 import asyncio
+import builtins
 import os
 import shutil
 import signal
@@ -14,11 +15,13 @@ from pathlib import Path
 
 import psutil
 
+from food_vision.atomic import atomic_write_json
 from food_vision.bundle import has_bundle
 from food_vision.config import TrainConfig
 from food_vision.events import Event, read_line
 from food_vision.process_group import signal_group
 from food_vision.runs import (
+    CONFIG_FILE,
     EVENTS_FILE,
     LOG_FILE,
     RunRecord,
@@ -51,10 +54,16 @@ class RunStore:
 
     def create(self, config: TrainConfig) -> RunRecord:
         self.root.mkdir(parents=True, exist_ok=True)
+        """A new queued run whose folder holds ``config.json``, the trainer's input."""
         record = RunRecord(new_run_id(), RunStatus.QUEUED, config.to_dict())
-        self.folder(record.id).mkdir()
-        write_run(self.folder(record.id), record)
+        folder = self.folder(record.id)
+        folder.mkdir()
+        atomic_write_json(folder / CONFIG_FILE, record.config)
+        write_run(folder, record)
         return record
+
+    def config_path(self, run_id: str) -> Path:
+        return self.folder(run_id) / CONFIG_FILE
 
     def get(self, run_id: str) -> RunRecord:
         record = read_run(self.folder(run_id))
@@ -62,13 +71,13 @@ class RunStore:
             raise RunNotFoundError(run_id)
         return record
 
-    def list(self) -> list[RunRecord]:
+    def list(self) -> builtins.list[RunRecord]:
         return list_runs(self.root)
 
     def save(self, record: RunRecord) -> None:
         write_run(self.folder(record.id), record)
 
-    def events(self, run_id: str) -> list[Event]:
+    def events(self, run_id: str) -> builtins.list[Event]:
         """Every event stored for the run, in order; lines that are not events are skipped."""
         path = self.folder(run_id) / EVENTS_FILE
         try:
@@ -102,7 +111,7 @@ class RunStore:
             raise RunNotFoundError(run_id)
         shutil.rmtree(folder)
 
-    def recover_interrupted(self) -> list[RunRecord]:
+    def recover_interrupted(self) -> builtins.list[RunRecord]:
         """At start-up: every active run left by an earlier server becomes ``interrupted``.
 
         Nobody reads a left-over trainer's events any more, so one still alive is killed with
@@ -129,7 +138,7 @@ class RunStore:
     async def aappend_event(self, run_id: str, event: Event) -> None:
         await asyncio.to_thread(self.append_event, run_id, event)
 
-    async def aevents(self, run_id: str) -> list[Event]:
+    async def aevents(self, run_id: str) -> builtins.list[Event]:
         return await asyncio.to_thread(self.events, run_id)
 
 

@@ -1,53 +1,79 @@
-"""Run operations shared by the JSON API and the page: start with checks, detail, delete."""
+"""Run operations shared by the JSON API and the page: start with checks, view, delete, and
+the models that finished runs left."""
 
 from __future__ import annotations
 
 import asyncio
 
-from backend.services.container import Services
+from backend.services.datasets import DatasetService
+from backend.services.run_store import RunStore
 from backend.services.run_view import RunView, build_view
+from backend.services.training import TrainingManager
 from food_vision.bundle import BundleError, ModelMeta, read_meta
 from food_vision.config import ConfigError, TrainConfig
 from food_vision.datasets.registry import UnknownDatasetError
 from food_vision.runs import RunRecord
 
 
-async def start_run(services: Services, config: TrainConfig) -> RunRecord:
-    """Validate everything a person can get wrong, then start; no process for a bad request.
-
-    Raises ConfigError (with the field), or RunBusyError when a run is active.
-    """
-    config = config.validated()
-    try:
-        info = await services.datasets.check(config.dataset)
-    except UnknownDatasetError as exc:
-        raise ConfigError("dataset", str(exc)) from None
-    if info.problem:
-        raise ConfigError("dataset", info.problem)
-    return await services.training.start(config)
+class RunActiveError(RuntimeError):
+    """The run is queued or running, so it cannot be deleted yet."""
 
 
-async def run_view(services: Services, record: RunRecord) -> RunView:
-    events = await services.store.aevents(record.id)
-    return build_view(record, events, services.training.is_cancelling(record.id))
+class RunService:
+    def __init__(
+        self, store: RunStore, training: TrainingManager, datasets: DatasetService
+    ) -> None:
+        self.store = store
+        self.training = training
+        self.datasets = datasets
 
+    async def start(self, config: TrainConfig) -> RunRecord:
+        """Check everything a person can get wrong, then start; no process for a bad request.
 
-async def delete_run(services: Services, record: RunRecord) -> None:
-    if record.status.is_active:
-        raise RuntimeError(f"run {record.id} is active; cancel it first")
-    await asyncio.to_thread(services.store.delete, record.id)
-
-
-def usable_models(services: Services) -> list[tuple[RunRecord, ModelMeta]]:
-    """Runs that finished with weights (completed, or cancelled after an epoch), newest first."""
-    models = []
-    for record in services.store.list():
-        if record.status.is_active or not record.has_model:
-            continue
+        Raises ConfigError (with the field), or RunBusyError when a run is active.
+        """
+        config = config.resolved()
         try:
-            meta = read_meta(services.store.folder(record.id))
-        except BundleError:
-            continue
-        if services.store.has_model(record.id):
-            models.append((record, meta))
-    return models
+            info = await self.datasets.check(config.dataset)
+        except UnknownDatasetError as exc:
+            raise ConfigError("dataset", str(exc)) from None
+        if info.problem:
+            raise ConfigError("dataset", info.problem)
+        return await self.training.start(config)
+
+    def live(self, record: RunRecord) -> RunRecord:
+        """The active run's in-memory record (fresher than run.json between saves), else
+        ``record``."""
+        return self.training.current_record(record.id) or record
+
+    async def view(self, record: RunRecord) -> RunView:
+        events = await self.store.aevents(record.id)
+        return build_view(record, events, self.training.is_cancelling(record.id))
+
+    async def current_view(self) -> RunView | None:
+        """The active run, else the newest one: what the live panel shows."""
+        active = self.training.active
+        if active is not None:
+            return await self.view(active.record)
+        records = await asyncio.to_thread(self.store.list)
+        return await self.view(records[0]) if records else None
+
+    async def delete(self, record: RunRecord) -> None:
+        if record.status.is_active:
+            raise RunActiveError(f"run {record.id} is active; cancel it first")
+        await asyncio.to_thread(self.store.delete, record.id)
+
+    def usable_models(self) -> list[tuple[RunRecord, ModelMeta]]:
+        """Runs that finished with weights (completed, or cancelled after an epoch), newest
+        first."""
+        models = []
+        for record in self.store.list():
+            if record.status.is_active or not record.has_model:
+                continue
+            try:
+                meta = read_meta(self.store.folder(record.id))
+            except BundleError:
+                continue
+            if self.store.has_model(record.id):
+                models.append((record, meta))
+        return models

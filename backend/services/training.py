@@ -112,7 +112,7 @@ class TrainingManager:
                 raise RunBusyError(self._active.record.id)
             record = await asyncio.to_thread(self.store.create, config)
             try:
-                process = await self._spawn(record, config)
+                process = await self._spawn(record)
             except OSError as exc:
                 failed = record.evolve(
                     status=RunStatus.FAILED,
@@ -163,23 +163,15 @@ class TrainingManager:
         with contextlib.suppress(TimeoutError):
             await self.wait_idle(self.options.grace_seconds + 5)
 
-    async def _spawn(self, record: RunRecord, config: TrainConfig) -> asyncio.subprocess.Process:
-        folder = self.store.folder(record.id)
+    async def _spawn(self, record: RunRecord) -> asyncio.subprocess.Process:
+        """``python -m food_vision.train --config <run>/config.json``, in its own session."""
         argv = [
             self.options.python, "-m", "food_vision.train", "--events", "jsonl",
-            "--dataset", config.dataset,
-            "--model", config.architecture,
-            "--epochs", str(config.epochs),
-            "--lr", repr(config.learning_rate),
-            "--batch-size", str(config.batch_size),
-            "--seed", str(config.seed),
-            "--pretrained" if config.pretrained else "--no-pretrained",
-            "--out", str(folder),
+            "--config", str(self.store.config_path(record.id)),
+            "--out", str(self.store.folder(record.id)),
             "--run-id", record.id,
             "--threads", str(self.options.threads),
         ]  # fmt: skip
-        if config.image_size:
-            argv += ["--image-size", str(config.image_size)]
         if self.options.workers is not None:
             argv += ["--workers", str(self.options.workers)]
         env = {

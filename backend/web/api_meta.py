@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from backend.services.runs import usable_models
 from backend.web.deps import ServicesDep
 from backend.web.schemas import ModelOut
 from food_vision.models import ARCHITECTURES
@@ -50,7 +49,7 @@ async def list_architectures() -> list[dict[str, Any]]:
 
 @router.get("/api/models", tags=["models"])
 async def list_models(services: ServicesDep) -> list[ModelOut]:
-    models = await asyncio.to_thread(usable_models, services)
+    models = await asyncio.to_thread(services.runs.usable_models)
     return [
         ModelOut(
             id=record.id,

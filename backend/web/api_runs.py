@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Response, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from backend.services.runs import delete_run, run_view, start_run
+from backend.services.runs import RunActiveError
 from backend.services.training import RunBusyError, RunNotActiveError
 from backend.web.deps import RunDep, ServicesDep
-from backend.web.schemas import EpochOut, ErrorOut, RunCreate, RunDetail, RunOut
+from backend.web.schemas import EpochOut, ErrorOut, RunDetail, RunOut
 from food_vision.config import ConfigError, TrainConfig
 from food_vision.numbers import finite_or_none
 from food_vision.runs import RunStatus
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
-CONFLICT = {409: {"model": ErrorOut}}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut}}
 
 
 def config_error(exc: ConfigError) -> RequestValidationError:
@@ -29,9 +30,9 @@ def config_error(exc: ConfigError) -> RequestValidationError:
 
 
 @router.post("", status_code=201, responses=CONFLICT)
-async def create_run(body: RunCreate, services: ServicesDep) -> RunOut:
+async def create_run(body: TrainConfig, services: ServicesDep) -> RunOut:
     try:
-        record = await start_run(services, TrainConfig(**body.model_dump()))
+        record = await services.runs.start(body)
     except ConfigError as exc:
         raise config_error(exc) from None
     except RunBusyError as exc:
@@ -41,16 +42,15 @@ async def create_run(body: RunCreate, services: ServicesDep) -> RunOut:
 
 @router.get("")
 async def list_runs(services: ServicesDep) -> list[RunOut]:
-    training = services.training
     records = await asyncio.to_thread(services.store.list)
     return [
-        RunOut.of(training.current_record(r.id) or r, training.is_cancelling(r.id)) for r in records
+        RunOut.of(services.runs.live(r), services.training.is_cancelling(r.id)) for r in records
     ]
 
 
 @router.get("/{run_id}", responses={404: {"model": ErrorOut}})
 async def get_run(run: RunDep, services: ServicesDep) -> RunDetail:
-    view = await run_view(services, run)
+    view = await services.runs.view(run)
     history = [EpochOut(**finite_or_none(e.to_dict())) for e in view.epochs]
     return RunDetail(**RunOut.of(run, view.cancelling).model_dump(), history=history)
 
@@ -70,8 +70,8 @@ async def cancel_run(run: RunDep, services: ServicesDep) -> RunOut:
 @router.delete("/{run_id}", status_code=204, responses={404: {"model": ErrorOut}, **CONFLICT})
 async def remove_run(run: RunDep, services: ServicesDep) -> Response:
     try:
-        await delete_run(services, run)
-    except RuntimeError as exc:
+        await services.runs.delete(run)
+    except RunActiveError as exc:
         return conflict(str(exc), run.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -13,7 +13,8 @@ from food_vision.runs import RunRecord
 
 
 def get_services(conn: HTTPConnection) -> Services:
-    return conn.app.state.services
+    services: Services = conn.app.state.services
+    return services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -21,11 +22,8 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 def get_run(run_id: str, services: ServicesDep) -> RunRecord:
     """The run, with the live state of the active one; 404 for an unknown or invalid id."""
-    live = services.training.current_record(run_id)
-    if live is not None:
-        return live
     try:
-        return services.store.get(run_id)
+        return services.runs.live(services.store.get(run_id))
     except RunNotFoundError:
         raise HTTPException(404, f"no run {run_id!r}") from None
 

@@ -15,7 +15,6 @@ from starlette.types import Message
 
 from backend.services.container import Services
 from backend.services.inference import ModelNotFoundError, OverloadedError, PredictionResult
-from backend.services.runs import usable_models
 from backend.services.samples import find_sample
 from backend.services.uploads import NotAnImage, UploadRejected, check_size
 from backend.web import render
@@ -104,7 +103,7 @@ async def pick_model(services: Services, value: Any) -> str:
         if not is_valid_run_id(model):
             raise ModelNotFoundError(f"no trained model {model[:80]!r}")
         return model
-    models = await asyncio.to_thread(usable_models, services)
+    models = await asyncio.to_thread(services.runs.usable_models)
     if not models:
         raise ModelNotFoundError("no trained model yet: train one first")
     return models[0][0].id

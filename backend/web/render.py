@@ -14,9 +14,10 @@ from fastapi.templating import Jinja2Templates
 
 from backend.services.run_view import RunView
 from backend.web.charts import run_charts
+from backend.web.train_form import FORM_FIELDS
 from food_vision.bundle import ModelMeta
 from food_vision.events import EpochEnd, Event, Started
-from food_vision.models import ARCHITECTURES, DEFAULT_ARCHITECTURE
+from food_vision.models import ARCHITECTURES
 from food_vision.numbers import is_finite_number
 from food_vision.runs import RunRecord
 from frontend import vendor
@@ -64,7 +65,9 @@ def _scripts() -> list[dict[str, str]]:
 
 templates.env.filters.update(duration=_duration, percent=_percent, number=_number, when=_when)
 templates.env.globals.update(
-    architectures=ARCHITECTURES, default_architecture=DEFAULT_ARCHITECTURE, scripts=_scripts
+    architectures=ARCHITECTURES,
+    form_fields=FORM_FIELDS,
+    scripts=_scripts,
 )
 
 

@@ -4,25 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from food_vision.config import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
-from food_vision.config import MAX_LEARNING_RATE as MAX_LR
-from food_vision.models import DEFAULT_ARCHITECTURE
 from food_vision.runs import RunRecord
-
-
-class RunCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    dataset: str = Field("demo", min_length=1, max_length=200)
-    architecture: str = Field(DEFAULT_ARCHITECTURE, min_length=1, max_length=100)
-    epochs: int = Field(5, ge=1, le=MAX_EPOCHS)
-    learning_rate: float = Field(1e-3, gt=0, le=MAX_LR, allow_inf_nan=False)
-    batch_size: int = Field(32, ge=1, le=MAX_BATCH_SIZE)
-    pretrained: bool | None = None
-    image_size: int | None = Field(None, ge=MIN_IMAGE_SIZE, le=MAX_IMAGE_SIZE)
-    seed: int = Field(0, ge=0, le=2**32 - 1)
 
 
 class RunOut(BaseModel):

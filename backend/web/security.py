@@ -1,4 +1,4 @@
-"""Cross-site request refusal and the optional access token."""
+"""Cross-site refusal (Origin, Sec-Fetch-Site) and the optional access token."""
 
 from __future__ import annotations
 
@@ -10,27 +10,44 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+POLICY_VIOLATION = 1008
 
 
-class OriginCheckMiddleware:
-    """A POST/PUT/PATCH/DELETE carrying an Origin header must come from this host (403)."""
+def cross_site_reason(scope: Scope) -> str | None:
+    """Why a request or WebSocket comes from another site, or None when nothing says so.
+
+    ``Origin`` must name this host; browsers also mark cross-site requests with
+    ``Sec-Fetch-Site``, which stays when a client or proxy strips ``Origin``.
+    """
+    headers = dict(scope["headers"])
+    origin = headers.get(b"origin")
+    host = headers.get(b"host", b"").decode("latin-1")
+    if origin is not None and urlsplit(origin.decode("latin-1")).netloc != host:
+        return "Origin does not match this host"
+    if headers.get(b"sec-fetch-site") == b"cross-site":
+        return "Sec-Fetch-Site says cross-site"
+    return None
+
+
+class CrossSiteMiddleware:
+    """A state-changing request or a WebSocket from another site is refused (403 or 1008):
+    CORS does not cover form posts or WebSockets, so the server must check them itself."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
-            headers = dict(scope["headers"])
-            origin = headers.get(b"origin")
-            host = headers.get(b"host", b"").decode("latin-1")
-            if origin is not None and urlsplit(origin.decode("latin-1")).netloc != host:
-                response = JSONResponse(
-                    {"detail": "cross-site request refused: Origin does not match this host"},
-                    status_code=403,
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        checked = scope["type"] == "websocket" or (
+            scope["type"] == "http" and scope["method"] not in SAFE_METHODS
+        )
+        reason = cross_site_reason(scope) if checked else None
+        if reason is None:
+            await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": POLICY_VIOLATION})
+        else:
+            detail = f"cross-site request refused: {reason}"
+            await JSONResponse({"detail": detail}, status_code=403)(scope, receive, send)
 
 
 TOKEN_COOKIE = "foodvision_token"

@@ -14,7 +14,6 @@ from backend.services.container import Services
 from backend.services.hub import LAGGED, RunUpdate, Subscription
 from backend.services.run_store import RunNotFoundError
 from backend.services.run_view import RunView, advance
-from backend.services.runs import run_view, usable_models
 from backend.web import render
 from backend.web.deps import ServicesDep
 
@@ -54,15 +53,6 @@ async def serve_until_disconnect(
                 await websocket.close(code=1000)
 
 
-async def current_view(services: Services) -> RunView | None:
-    """The active run, else the newest one: what the live panel shows."""
-    active = services.training.active
-    if active is not None:
-        return await run_view(services, active.record)
-    records = await asyncio.to_thread(services.store.list)
-    return await run_view(services, records[0]) if records else None
-
-
 @router.websocket("/ws")
 async def page_socket(websocket: WebSocket, services: ServicesDep) -> None:
     if not origin_allowed(websocket):
@@ -92,15 +82,15 @@ async def _page_stream(websocket: WebSocket, services: Services, sub: Subscripti
         if item.event is None or not item.record.status.is_active:
             html += render.runs_list(await asyncio.to_thread(services.store.list), oob=True)
         if not item.record.status.is_active:
-            models = await asyncio.to_thread(usable_models, services)
+            models = await asyncio.to_thread(services.runs.usable_models)
             html += render.model_picker(models, oob=True)
         await websocket.send_text(html)
 
 
 async def _send_snapshot(websocket: WebSocket, services: Services) -> RunView | None:
-    view = await current_view(services)
+    view = await services.runs.current_view()
     records = await asyncio.to_thread(services.store.list)
-    models = await asyncio.to_thread(usable_models, services)
+    models = await asyncio.to_thread(services.runs.usable_models)
     await websocket.send_text(render.snapshot(view, records, models))
     return view
 

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from backend.app import create_app
-from backend.settings import Settings
+from food_vision.settings import Settings
 from tests.utils.factories import make_model_run, patterned_image
 
 TOKEN = "s3cret-token-for-tests"

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.app import create_app
-from backend.settings import Settings
+from food_vision.settings import Settings
 from tests.utils.factories import make_model_run, patterned_image
 
 LIMIT = 64 * 1024

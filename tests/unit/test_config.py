@@ -9,15 +9,15 @@ from food_vision.config import ConfigError, TrainConfig
 
 def config(**changes):
     base = {"dataset": "demo", "architecture": "tinyvgg"}
-    return TrainConfig(**{**base, **changes})
+    return TrainConfig.parse({**base, **changes}).resolved()
 
 
 def test_defaults_resolved_from_architecture():
-    tiny = config().validated()
+    tiny = config()
     assert tiny.pretrained is False and tiny.image_size == 64
-    lite = config(architecture="efficientnet_lite0").validated()
+    lite = config(architecture="efficientnet_lite0")
     assert lite.pretrained is True and lite.image_size == 224
-    mobile = config(architecture="mobilenet_v3_small").validated()
+    mobile = config(architecture="mobilenet_v3_small")
     assert mobile.pretrained is False
 
 
@@ -42,5 +42,5 @@ def test_defaults_resolved_from_architecture():
 )
 def test_bad_values_name_their_field(changes, field, text):
     with pytest.raises(ConfigError, match=text) as info:
-        config(**changes).validated()
+        config(**changes)
     assert info.value.field == field

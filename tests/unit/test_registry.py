@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from food_vision import paths
 from food_vision.datasets import registry
 from food_vision.datasets.demo import DEMO_CLASSES, MARKER
 from food_vision.datasets.download import DownloadError
@@ -23,6 +22,7 @@ from food_vision.datasets.registry import (
     list_datasets,
     resolve_dataset,
 )
+from food_vision.settings import Settings
 from tests.utils.factories import image_bytes, image_folder_zip
 from tests.utils.http_server import LocalHTTPServer
 
@@ -56,7 +56,7 @@ def make_image_folder(root: Path, classes: tuple[str, ...] = ("a", "b")) -> Path
 
 
 def test_demo_resolves_to_a_complete_default_demo(demo_env: Path) -> None:
-    root = resolve_dataset("demo", paths.data_dir())
+    root = resolve_dataset("demo", Settings().resolved_data_dir)
     assert root == demo_env / "demo"
     summary = validate_image_folder(root)
     assert summary.classes == DEMO_CLASSES
@@ -71,13 +71,15 @@ def test_ready_demo_is_not_generated_again(demo_env: Path) -> None:
     before = marker.stat().st_mtime_ns
     first_image = demo_env / "demo" / "train" / "pizza" / "000.jpg"
     image_before = first_image.stat().st_mtime_ns
-    assert resolve_dataset("demo", paths.data_dir(), download=False) == demo_env / "demo"
+    assert (
+        resolve_dataset("demo", Settings().resolved_data_dir, download=False) == demo_env / "demo"
+    )
     assert marker.stat().st_mtime_ns == before
     assert first_image.stat().st_mtime_ns == image_before
 
 
 def test_list_datasets_shows_demo_ready_and_downloads_missing(demo_env: Path) -> None:
-    entries = {entry.name: entry for entry in list_datasets(paths.data_dir())}
+    entries = {entry.name: entry for entry in list_datasets(Settings().resolved_data_dir)}
     assert list(entries)[:4] == ["demo", "pizza_steak_sushi", "pizza_steak_sushi_20", "food101"]
     assert entries["demo"].available
     assert entries["demo"].kind == "generated"

@@ -1,4 +1,8 @@
-"""Server settings from ``FOODVISION_*`` environment variables or a ``.env`` file."""
+"""Settings from ``FOODVISION_*`` environment variables or a ``.env`` file: the one place that
+says where FoodVision keeps its files and how the server and trainer behave.
+
+The trainer, the command line and the server all read them here; nothing is read at import.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,12 @@ import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 class Settings(BaseSettings):
@@ -18,6 +25,10 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(None, description="datasets; default <home>/data")
     host: str = Field("127.0.0.1", description="bind address")
     port: int = Field(8000, ge=1, le=65535, description="bind port")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host header names served, comma-separated; default loopback + bind address",
+    )
     token: str | None = Field(None, description="when set, required by every API call")
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="upload size limit")
     max_image_pixels: int = Field(40_000_000, ge=10_000, description="decoded pixel limit")
@@ -45,6 +56,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"{value!r} is not an IP address or 'localhost'") from None
         return value
 
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
     @property
     def resolved_data_dir(self) -> Path:
         return self.data_dir or self.home / "data"
@@ -52,6 +70,13 @@ class Settings(BaseSettings):
     @property
     def runs_dir(self) -> Path:
         return self.home / "runs"
+
+    @property
+    def served_hosts(self) -> list[str]:
+        """The names a request's ``Host`` may carry: the configured list, else loopback + bind."""
+        if self.allowed_hosts:
+            return list(self.allowed_hosts)
+        return list(dict.fromkeys([*LOOPBACK_NAMES, self.host]))
 
 
 def is_loopback(host: str) -> bool:

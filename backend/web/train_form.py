@@ -1,0 +1,92 @@
+"""The training form, derived from :class:`TrainConfig`: its fields, labels, limits and
+defaults come from the config's declaration, and its strings are parsed by the same model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from food_vision.config import TrainConfig, bounds, field_errors
+from food_vision.models import ARCHITECTURES
+from food_vision.train_args import value_type
+
+CHOICES = ("dataset", "architecture")  # offered as lists of what exists here
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    help: str
+    kind: str  # "choice", "checkbox", "integer", "decimal"
+    default: Any
+    optional: bool
+    limits: dict[str, float]
+
+    @property
+    def min(self) -> float | None:
+        return self.limits.get("ge", self.limits.get("gt"))
+
+    @property
+    def max(self) -> float | None:
+        return self.limits.get("le", self.limits.get("lt"))
+
+
+def _kind(name: str, annotation: Any) -> str:
+    if name in CHOICES:
+        return "choice"
+    kind = value_type(annotation)
+    return {bool: "checkbox", int: "integer", float: "decimal"}.get(kind, "text")
+
+
+FORM_FIELDS: tuple[FormField, ...] = tuple(
+    FormField(
+        name=name,
+        label=field.title or name,
+        help=field.description or "",
+        kind=_kind(name, field.annotation),
+        default=field.default,
+        optional=field.default is None,
+        limits=bounds(field),
+    )
+    for name, field in TrainConfig.model_fields.items()
+)
+
+
+def default_values() -> dict[str, Any]:
+    """What a fresh form shows; an unset pretrained choice shows ticked (weights when any)."""
+    values = {field.name: field.default for field in FORM_FIELDS}
+    values["pretrained"] = True
+    return {name: "" if value is None else value for name, value in values.items()}
+
+
+def submitted_values(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The form as typed, to show again beside its errors; unticked boxes are absent."""
+    values = default_values()
+    for field in FORM_FIELDS:
+        if field.kind == "checkbox":
+            values[field.name] = field.name in form
+        elif field.name in form:
+            values[field.name] = str(form[field.name])
+    return values
+
+
+def parse_train_form(form: Mapping[str, Any]) -> tuple[TrainConfig | None, dict[str, str]]:
+    """A config from the form's strings, or the message for every field that is wrong."""
+    data: dict[str, Any] = {}
+    for field in FORM_FIELDS:
+        raw = form.get(field.name)
+        if field.kind == "checkbox":
+            data[field.name] = raw in ("on", "true", "1")
+        elif raw is not None and not (field.optional and str(raw).strip() == ""):
+            data[field.name] = str(raw).strip()
+    arch = ARCHITECTURES.get(str(data.get("architecture", "")))
+    # The box reads "when the model has them": ticked for a model without weights means none.
+    data["pretrained"] = bool(data.get("pretrained") and arch is not None and arch.has_pretrained)
+    try:
+        return TrainConfig.model_validate(data), {}
+    except ValidationError as exc:
+        return None, field_errors(exc)

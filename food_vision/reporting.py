@@ -1,0 +1,105 @@
+"""The trainer's event channel: each event goes to the reader (the server) and, for a run
+started by hand, into the run's own files; progress is throttled to a few events a second."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from food_vision.events import EpochEnd, Event, Progress
+from food_vision.runs import EVENTS_FILE, RunRecord, RunStatus, apply_event, write_run
+
+if TYPE_CHECKING:  # the engine imports torch, which a refused command line never needs
+    from food_vision.engine import EpochResult, StepReport
+
+PROGRESS_INTERVAL_SECONDS = 0.25
+
+
+class Reporter:
+    """Writes each event to the event channel and, when standalone, to the run's own files."""
+
+    def __init__(
+        self,
+        run_id: str,
+        channel: TextIO | None,
+        out: Path | None,
+        on_channel_lost: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.run_id = run_id
+        self.channel = channel
+        self.out = out
+        self.on_channel_lost = on_channel_lost
+        self.record: RunRecord | None = None
+        self._last_progress = 0.0
+        self._listeners: list[Callable[[Event], None]] = []
+
+    def start_record(self, config: dict[str, object]) -> None:
+        if self.out is not None:
+            self.record = RunRecord(self.run_id, RunStatus.RUNNING, config, pid=os.getpid())
+            write_run(self.out, self.record)
+
+    def listen(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    def emit(self, event: Event) -> None:
+        line = event.encode() + "\n"
+        if self.channel is not None:
+            try:
+                self.channel.write(line)
+                self.channel.flush()
+            except BrokenPipeError:
+                # Nobody reads the events any more (the server is gone): stop, don't train blind.
+                self.channel = None
+                self.on_channel_lost()
+        if self.out is not None and self.record is not None:
+            # Only once the run folder exists: a config refused before that leaves no folder.
+            with open(self.out / EVENTS_FILE, "a", encoding="utf-8") as handle:
+                handle.write(line)
+            self.record = apply_event(self.record, event)
+            write_run(self.out, self.record)
+        for listener in self._listeners:
+            listener(event)
+
+    def progress(self, event: Progress) -> None:
+        """Progress is throttled to a few events a second."""
+        now = time.monotonic()
+        if now - self._last_progress >= PROGRESS_INTERVAL_SECONDS:
+            self._last_progress = now
+            self.emit(event)
+
+
+def progress_event(run_id: str, report: StepReport) -> Progress:
+    return Progress(
+        run_id,
+        epoch=report.epoch,
+        step=report.step,
+        steps=report.steps,
+        loss=report.loss,
+        images_per_sec=report.images_per_sec,
+    )
+
+
+def epoch_event(run_id: str, result: EpochResult) -> EpochEnd:
+    return EpochEnd(
+        run_id,
+        epoch=result.epoch,
+        epochs=result.epochs,
+        train_loss=result.train_loss,
+        train_acc=result.train_acc,
+        test_loss=result.test_loss,
+        test_acc=result.test_acc,
+        seconds=result.seconds,
+    )
+
+
+def claim_stdout() -> TextIO:
+    """Keep the real stdout for events only; route everything else printed to stderr."""
+    sys.stdout.flush()
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return channel

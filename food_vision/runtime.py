@@ -1,0 +1,30 @@
+"""Where and how reproducibly a run computes: the device, the seeds, the CPU threads."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` is CUDA when present, else the CPU; asking for a missing CUDA is an error."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for but no CUDA device is available")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Python's, NumPy's and torch's generators, so a seed repeats a run's shuffles and init."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def set_threads(threads: int | None) -> None:
+    """Limit torch's CPU threads (None keeps torch's own choice)."""
+    if threads:
+        torch.set_num_threads(threads)
