@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(TokenAuthMiddleware, token=settings.token)
     app.add_middleware(HostAllowlistMiddleware, names=settings.served_hosts)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
+    errors.install(app)
     app.mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static")
     routers = (api_meta, api_runs, predict, ws, login, pages)
     for module in routers:

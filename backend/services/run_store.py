@@ -35,7 +35,11 @@ from food_vision.runs import (
 
 
 class RunNotFoundError(LookupError):
-    pass
+    """No run has that id (or the id is not a valid one)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no run {run_id[:80]!r}")
+        self.run_id = run_id
 
 
 class RunStore:

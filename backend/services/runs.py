@@ -8,15 +8,19 @@ import asyncio
 from backend.services.datasets import DatasetService
 from backend.services.run_store import RunStore
 from backend.services.run_view import RunView, build_view
-from backend.services.training import TrainingManager
+from backend.services.training import RunNotActiveError, TrainingManager
 from food_vision.bundle import BundleError, ModelMeta, read_meta
 from food_vision.config import ConfigError, TrainConfig
 from food_vision.datasets.registry import UnknownDatasetError
-from food_vision.runs import RunRecord
+from food_vision.runs import RunRecord, RunStatus
 
 
 class RunActiveError(RuntimeError):
     """The run is queued or running, so it cannot be deleted yet."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id} is active; cancel it first")
+        self.run_id = run_id
 
 
 class RunService:
@@ -58,9 +62,21 @@ class RunService:
         records = await asyncio.to_thread(self.store.list)
         return await self.view(records[0]) if records else None
 
+    async def cancel(self, record: RunRecord) -> RunRecord:
+        """Ask the run to stop; a run already cancelled answers as it is (cancel is idempotent).
+
+        Raises RunNotActiveError, naming its status, for a run that ended otherwise.
+        """
+        try:
+            return await self.training.cancel(record.id)
+        except RunNotActiveError:
+            if record.status is RunStatus.CANCELLED:
+                return record
+            raise RunNotActiveError(record.id, record.status.value) from None
+
     async def delete(self, record: RunRecord) -> None:
         if record.status.is_active:
-            raise RunActiveError(f"run {record.id} is active; cancel it first")
+            raise RunActiveError(record.id)
         await asyncio.to_thread(self.store.delete, record.id)
 
     def usable_models(self) -> list[tuple[RunRecord, ModelMeta]]:

@@ -31,14 +31,17 @@ STDOUT_LINE_LIMIT = 1024 * 1024
 
 
 class RunBusyError(RuntimeError):
+    """Another run is active; ``run_id`` names it."""
+
     def __init__(self, run_id: str) -> None:
         super().__init__(f"run {run_id} is still active; cancel it or wait for it to finish")
         self.run_id = run_id
 
 
 class RunNotActiveError(RuntimeError):
-    def __init__(self, run_id: str) -> None:
-        super().__init__(f"run {run_id} is not running")
+    def __init__(self, run_id: str, status: str | None = None) -> None:
+        state = f" (it is {status})" if status else ""
+        super().__init__(f"run {run_id} is not running{state}")
         self.run_id = run_id
 
 

@@ -14,21 +14,19 @@ ACCEPTED_TEXT = ", ".join(ACCEPTED_FORMATS.values())
 
 
 class UploadRejected(ValueError):
-    """Why an upload cannot be used; ``status`` is the HTTP status that says so."""
-
-    status = 400
+    """Why an upload cannot be used, in words a person understands."""
 
 
 class UploadTooLarge(UploadRejected):
-    status = 413
+    """More bytes, or more pixels, than the limits allow."""
 
 
 class NotAnImage(UploadRejected):
-    status = 415
+    """No image, or one in a format that is not accepted."""
 
 
 class CannotDecode(UploadRejected):
-    status = 422
+    """An accepted format whose content is truncated or corrupt."""
 
 
 def check_size(size: int, limit: int) -> None:

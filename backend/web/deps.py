@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from backend.services.container import Services
-from backend.services.run_store import RunNotFoundError
 from food_vision.runs import RunRecord
 
 
@@ -22,10 +21,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 def get_run(run_id: str, services: ServicesDep) -> RunRecord:
     """The run, with the live state of the active one; 404 for an unknown or invalid id."""
-    try:
-        return services.runs.live(services.store.get(run_id))
-    except RunNotFoundError:
-        raise HTTPException(404, f"no run {run_id!r}") from None
+    return services.runs.live(services.store.get(run_id))
 
 
 RunDep = Annotated[RunRecord, Depends(get_run)]

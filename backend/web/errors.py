@@ -1,10 +1,75 @@
-"""Error responses that always serialise: validation errors never echo non-JSON input."""
+"""Error responses that always serialise: service errors get their HTTP status from one
+table here (the services know no HTTP), and validation errors never echo non-JSON input."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Any
+
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+
+from backend.services.inference import ModelNotFoundError, OverloadedError
+from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
+from backend.services.run_store import RunNotFoundError
+from backend.services.runs import RunActiveError
+from backend.services.training import RunBusyError, RunNotActiveError
+from backend.services.uploads import CannotDecode, NotAnImage, UploadRejected, UploadTooLarge
+from backend.web.uploads import MalformedUpload, NotMultipart
+from food_vision.config import ConfigError
+
+STATUSES: dict[type[Exception], int] = {
+    UploadRejected: 400,
+    MalformedUpload: 400,
+    UploadTooLarge: 413,
+    NotAnImage: 415,
+    NotMultipart: 415,
+    CannotDecode: 422,
+    InvalidTopK: 422,
+    ConfigError: 422,
+    ModelNotFoundError: 404,
+    SampleNotFoundError: 404,
+    RunNotFoundError: 404,
+    RunBusyError: 409,
+    RunNotActiveError: 409,
+    RunActiveError: 409,
+    OverloadedError: 503,
+}
+HANDLED = tuple(STATUSES)
+RETRY_AFTER_SECONDS = "1"
+SERVER_ERROR = 500
+
+
+def status_for(exc: BaseException) -> int:
+    """The status of the most specific class in the table; 500 for anything else."""
+    for cls in type(exc).__mro__:
+        if cls in STATUSES:
+            return STATUSES[cls]
+    return SERVER_ERROR
+
+
+def error_body(exc: Exception) -> dict[str, Any]:
+    """``{"detail": message}``, plus the run it concerns; a config error is shaped like a
+    validation error, naming its field."""
+    if isinstance(exc, ConfigError):
+        return {"detail": [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]}
+    body: dict[str, Any] = {"detail": str(exc)}
+    run_id = getattr(exc, "run_id", None)
+    if isinstance(run_id, str):
+        body["run_id"] = run_id
+    return body
+
+
+async def service_error(request: Request, exc: Exception) -> JSONResponse:
+    """The exception's body and status; an overload says when to retry."""
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, OverloadedError) else None
+    return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Answer every exception class of the table with its status."""
+    for cls in STATUSES:
+        app.add_exception_handler(cls, service_error)
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -17,6 +17,7 @@ from backend.services.uploads import (
     check_size,
     decode_image,
 )
+from backend.web.errors import status_for
 from tests.utils.factories import patterned_image
 
 LIMIT = 40_000_000
@@ -90,7 +91,7 @@ def test_exif_orientation_is_applied():
 def test_non_images_are_415(data):
     with pytest.raises(NotAnImage) as info:
         decode_image(data, max_pixels=LIMIT)
-    assert info.value.status == 415
+    assert status_for(info.value) == 415
 
 
 def test_tiff_is_recognised_but_not_accepted():
@@ -103,7 +104,7 @@ def test_truncated_images_are_422(fmt):
     data = patterned_image(fmt, size=(256, 256))
     with pytest.raises(CannotDecode, match="cannot decode image") as info:
         decode_image(data[: len(data) // 2], max_pixels=LIMIT)
-    assert info.value.status == 422
+    assert status_for(info.value) == 422
 
 
 def test_pixel_bomb_is_refused_from_its_header():
@@ -111,7 +112,7 @@ def test_pixel_bomb_is_refused_from_its_header():
     assert len(bomb) < 200
     with pytest.raises(UploadTooLarge, match="7000x7000") as info:
         decode_image(bomb, max_pixels=LIMIT)
-    assert info.value.status == 413
+    assert status_for(info.value) == 413
 
 
 def test_extreme_bomb_caught_by_pillow_is_also_413():
@@ -131,6 +132,6 @@ def test_arbitrary_bytes_never_escape_as_other_errors(data):
     try:
         image = decode_image(data, max_pixels=LIMIT)
     except UploadRejected as exc:
-        assert 400 <= exc.status < 500
+        assert 400 <= status_for(exc) < 500
     else:
         assert image.mode == "RGB"

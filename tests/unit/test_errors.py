@@ -1,0 +1,79 @@
+"""The one table from service exceptions to HTTP statuses, and the JSON answer it gives."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from backend.services.inference import ModelNotFoundError, OverloadedError
+from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
+from backend.services.run_store import RunNotFoundError
+from backend.services.training import RunBusyError, RunNotActiveError
+from backend.services.uploads import CannotDecode, NotAnImage, UploadRejected, UploadTooLarge
+from backend.web import errors
+from backend.web.errors import status_for
+from backend.web.uploads import MalformedUpload, NotMultipart
+from food_vision.config import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (UploadRejected("refused"), 400),
+        (MalformedUpload("malformed upload"), 400),
+        (UploadTooLarge("too large"), 413),
+        (NotAnImage("not an image"), 415),
+        (NotMultipart("not multipart"), 415),
+        (CannotDecode("corrupt"), 422),
+        (InvalidTopK("top_k"), 422),
+        (ConfigError("epochs", "must be between 1 and 500"), 422),
+        (ModelNotFoundError("no model"), 404),
+        (SampleNotFoundError("no sample"), 404),
+        (RunNotFoundError("run-1"), 404),
+        (RunBusyError("run-1"), 409),
+        (RunNotActiveError("run-1"), 409),
+        (OverloadedError("retry"), 503),
+    ],
+)
+def test_every_service_error_has_its_status(exc, status):
+    assert status_for(exc) == status
+
+
+def test_a_subclass_takes_its_nearest_listed_class():
+    class Truncated(CannotDecode):
+        pass
+
+    assert status_for(Truncated("cut off")) == 422
+
+
+@pytest.mark.parametrize("exc", [ValueError("x"), RuntimeError("x"), LookupError("x"), KeyError()])
+def test_anything_else_is_a_server_error(exc):
+    assert status_for(exc) == 500
+
+
+def app_raising(exc: Exception) -> FastAPI:
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise exc
+
+    return app
+
+
+def test_installed_handler_answers_detail_with_the_status():
+    with TestClient(app_raising(RunBusyError("run-1"))) as client:
+        response = client.get("/boom")
+    assert response.status_code == 409
+    assert response.json() == {"detail": str(RunBusyError("run-1"))}
+    assert "retry-after" not in response.headers
+
+
+def test_an_overload_says_when_to_retry():
+    with TestClient(app_raising(OverloadedError("retry in a moment"))) as client:
+        response = client.get("/boom")
+    assert response.status_code == 503
+    assert response.json() == {"detail": "retry in a moment"}
+    assert response.headers["retry-after"] == "1"
