@@ -67,8 +67,19 @@ def test_installed_handler_answers_detail_with_the_status():
     with TestClient(app_raising(RunBusyError("run-1"))) as client:
         response = client.get("/boom")
     assert response.status_code == 409
-    assert response.json() == {"detail": str(RunBusyError("run-1"))}
+    assert response.json() == {"detail": str(RunBusyError("run-1")), "run_id": "run-1"}
     assert "retry-after" not in response.headers
+
+
+def test_a_config_error_is_shaped_like_a_validation_error():
+    with TestClient(app_raising(ConfigError("dataset", "unknown dataset 'x'"))) as client:
+        response = client.get("/boom")
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {"loc": ["body", "dataset"], "msg": "unknown dataset 'x'", "type": "value_error"}
+        ]
+    }
 
 
 def test_an_overload_says_when_to_retry():
