@@ -1,4 +1,4 @@
-"""Colour and geometry helpers that the demo's food drawings are made of."""
+"""Colours and shapes that the demo's food drawings are made of."""
 
 from __future__ import annotations
 
