@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 from dataclasses import dataclass
 from pathlib import Path
 
 from food_vision.datasets.layout import DatasetError, DatasetSummary, validate_image_folder
+from food_vision.datasets.naming import SPLITS
 from food_vision.datasets.registry import DatasetEntry, UnknownDatasetError, list_datasets
 
 
@@ -46,7 +48,7 @@ class DatasetService:
             f"unknown dataset {name!r}; see GET /api/datasets for the ones available"
         )
 
-    def _list(self) -> list[DatasetInfo]:
+    def _list(self) -> builtins.list[DatasetInfo]:  # ``list`` here is the method above
         return [self._info(entry) for entry in list_datasets(self.data_dir)]
 
     def _info(self, entry: DatasetEntry) -> DatasetInfo:
@@ -67,7 +69,7 @@ class DatasetService:
 def _tree_stamp(root: Path) -> float:
     """Latest modification time of the root, its splits and class folders."""
     stamps = [root.stat().st_mtime]
-    for split in ("train", "test"):
+    for split in SPLITS:
         folder = root / split
         if folder.is_dir():
             stamps.append(folder.stat().st_mtime)

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from food_vision.datasets.layout import class_folders, image_files
+from food_vision.datasets.naming import SAMPLES_DIR
 from food_vision.datasets.registry import list_datasets
-
-SAMPLES_DIR = "samples"
 
 
 @dataclass(frozen=True)

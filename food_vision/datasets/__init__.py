@@ -1,1 +1,1 @@
-"""Datasets: the generated demo, ImageFolder validation and the data loaders."""
+"""Datasets: their names, the generated demo, downloads, ImageFolder validation, loaders."""

@@ -27,7 +27,8 @@ from typing import Any
 
 from PIL import Image
 
-SPLITS: tuple[str, ...] = ("train", "test")
+from food_vision.datasets.naming import SPLITS
+
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
 
@@ -84,6 +85,11 @@ class DatasetSummary:
 
 def is_hidden(path: Path) -> bool:
     return path.name.startswith(".")
+
+
+def has_splits(folder: Path) -> bool:
+    """True when ``folder`` holds every split folder (their contents are not checked)."""
+    return all((folder / split).is_dir() for split in SPLITS)
 
 
 def image_files(folder: Path) -> list[Path]:

@@ -80,23 +80,42 @@ def build_loaders(
 ) -> Loaders:
     workers = default_workers() if workers is None else workers
     pin = device is not None and device.type == "cuda"
-    common = {
-        "batch_size": batch_size,
-        "num_workers": workers,
-        "persistent_workers": workers > 0,
-        "pin_memory": pin,
-        "worker_init_fn": _worker_init if workers > 0 else None,
-    }
     generator = torch.Generator().manual_seed(seed)
-    train = DataLoader(
+    train = _loader(
         ImageListDataset(summary.samples("train"), train_transform(image_size, mean, std)),
+        batch_size=batch_size,
+        workers=workers,
+        pin=pin,
         shuffle=True,
         generator=generator,
-        **common,
     )
-    test = DataLoader(
+    test = _loader(
         ImageListDataset(summary.samples("test"), eval_transform(image_size, mean, std)),
+        batch_size=batch_size,
+        workers=workers,
+        pin=pin,
         shuffle=False,
-        **common,
     )
     return Loaders(train, test)
+
+
+def _loader(
+    dataset: ImageListDataset,
+    *,
+    batch_size: int,
+    workers: int,
+    pin: bool,
+    shuffle: bool,
+    generator: torch.Generator | None = None,
+) -> DataLoader[tuple[Tensor, int]]:
+    """One loader; worker processes are kept across epochs and die with the trainer."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=generator,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        pin_memory=pin,
+        worker_init_fn=_worker_init if workers > 0 else None,
+    )

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from food_vision.atomic import atomic_dir
 from food_vision.datasets.demo import generate_demo, is_demo_complete
-from food_vision.datasets.download import fetch_archive_dataset, split_root
+from food_vision.datasets.fetch import fetch_archive_dataset, split_root
+from food_vision.datasets.layout import has_splits
+from food_vision.datasets.naming import SPLITS, is_valid_dataset_name
 
 COURSE_DATA = "https://github.com/mrdbourke/pytorch-deep-learning/raw/main/data/"
-DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 Kind = Literal["generated", "archive", "torchvision", "folder"]
 
 
@@ -65,7 +65,7 @@ class DatasetEntry:
 
 def dataset_path(name: str, data_dir: Path) -> Path:
     """The folder of a named or custom dataset; a custom name must be a plain folder name."""
-    if name not in NAMED and not DATASET_NAME.fullmatch(name):
+    if name not in NAMED and not is_valid_dataset_name(name):
         raise UnknownDatasetError(
             f"{name!r} is not a dataset name (letters, digits, '.', '_' and '-' only)"
         )
@@ -81,7 +81,7 @@ def list_datasets(data_dir: Path) -> list[DatasetEntry]:
         entries.append(DatasetEntry(ds.name, ds.title, ds.kind, path, ready is not None))
     if data_dir.is_dir():
         for folder in sorted(data_dir.iterdir()):
-            if folder.name in NAMED or not DATASET_NAME.fullmatch(folder.name):
+            if folder.name in NAMED or not is_valid_dataset_name(folder.name):
                 continue
             if folder.is_dir() and not folder.is_symlink() and (folder / "train").is_dir():
                 entries.append(DatasetEntry(folder.name, folder.name, "folder", folder, True))
@@ -131,7 +131,7 @@ def _ready_root(named: NamedDataset, data_dir: Path) -> Path | None:
         return root if is_demo_complete(root) else None
     if named.kind == "archive":
         return split_root(root) if root.is_dir() else None
-    return root if (root / "train").is_dir() and (root / "test").is_dir() else None
+    return root if has_splits(root) else None
 
 
 def prepare_food101(data_dir: Path, *, progress: bool = False) -> Path:
@@ -150,9 +150,8 @@ def food101_to_image_folder(source: Path, target: Path) -> Path:
     """
     if (target / "train").is_dir():
         return target
-    tmp = Path(tempfile.mkdtemp(prefix=".food101-", dir=target.parent))
-    try:
-        for split in ("train", "test"):
+    with atomic_dir(target) as tmp:
+        for split in SPLITS:
             listing = json.loads((source / "meta" / f"{split}.json").read_text(encoding="utf-8"))
             for label, ids in listing.items():
                 (tmp / split / label).mkdir(parents=True, exist_ok=True)
@@ -163,8 +162,4 @@ def food101_to_image_folder(source: Path, target: Path) -> Path:
                         os.link(src, dst)
                     except OSError:
                         shutil.copyfile(src, dst)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target

@@ -1,4 +1,4 @@
-"""The generated demo dataset: layout, determinism, idempotence, atomicity, separability."""
+"""The generated demo dataset: layout, determinism, idempotence, atomicity."""
 
 from __future__ import annotations
 
@@ -6,18 +6,12 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from food_vision.datasets import demo
-from food_vision.datasets.demo import (
-    DEMO_CLASSES,
-    demo_image_rng,
-    generate_demo,
-    is_demo_complete,
-    render_demo_image,
-)
+from food_vision.datasets.demo import generate_demo, is_demo_complete
+from food_vision.datasets.demo_render import DEMO_CLASSES
 from food_vision.datasets.layout import validate_image_folder
 
 TINY = {"train_per_class": 4, "test_per_class": 2, "size": 32, "samples_per_class": 1}
@@ -29,10 +23,6 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
-
-
-def test_classes_are_pizza_steak_sushi() -> None:
-    assert DEMO_CLASSES == ("pizza", "steak", "sushi")
 
 
 def test_layout_counts_and_samples(tmp_path: Path) -> None:
@@ -197,54 +187,3 @@ def test_bad_arguments_are_refused(tmp_path: Path, arguments: dict, message: str
     with pytest.raises(ValueError, match=message):
         generate_demo(tmp_path / "demo", **{**TINY, **arguments})
     assert not (tmp_path / "demo").exists()
-
-
-def test_unknown_class_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown demo class 'burger'"):
-        render_demo_image("burger", np.random.default_rng(0), size=32)
-
-
-def _colour_histogram(image: Image.Image) -> np.ndarray:
-    """A coarse 4 x 4 x 4 RGB histogram, normalised to sum to 1."""
-    levels = (np.asarray(image) // 64).reshape(-1, 3).astype(np.int64)
-    codes = levels[:, 0] * 16 + levels[:, 1] * 4 + levels[:, 2]
-    return np.bincount(codes, minlength=64) / len(codes)
-
-
-def _histograms(split: str, per_class: int) -> tuple[np.ndarray, np.ndarray]:
-    features, labels = [], []
-    for index, label in enumerate(DEMO_CLASSES):
-        for k in range(per_class):
-            image = render_demo_image(label, demo_image_rng(0, split, index, k), size=48)
-            features.append(_colour_histogram(image))
-            labels.append(index)
-    return np.array(features), np.array(labels)
-
-
-def test_classes_differ_in_colour_statistics() -> None:
-    """A nearest-centroid rule on colour histograms beats chance by far, but is not perfect.
-
-    If the foods were not drawn (background only) or drawn alike, this falls to chance (1/3).
-    """
-    train_x, train_y = _histograms("train", 30)
-    test_x, test_y = _histograms("test", 15)
-    centroids = np.stack([train_x[train_y == c].mean(axis=0) for c in range(3)])
-    distances = np.abs(test_x[:, None, :] - centroids[None, :, :]).sum(axis=-1)
-    predicted = distances.argmin(axis=1)
-    accuracy = float((predicted == test_y).mean())
-    assert accuracy >= 0.6
-    per_class = [float((predicted[test_y == c] == c).mean()) for c in range(3)]
-    assert min(per_class) >= 0.3  # no class is invisible
-
-
-def test_food_is_drawn_over_the_background() -> None:
-    """The middle of a picture (the food) differs from its border (the table)."""
-    for index, label in enumerate(DEMO_CLASSES):
-        gaps = []
-        for k in range(6):
-            image = render_demo_image(label, demo_image_rng(0, "train", index, k), size=64)
-            pixels = np.asarray(image, dtype=np.float64)
-            middle = pixels[24:40, 24:40].reshape(-1, 3).mean(axis=0)
-            border = np.concatenate([pixels[:4].reshape(-1, 3), pixels[-4:].reshape(-1, 3)])
-            gaps.append(np.abs(middle - border.mean(axis=0)).sum())
-        assert np.median(gaps) > 20, label

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from food_vision.datasets import registry
-from food_vision.datasets.demo import DEMO_CLASSES, MARKER
+from food_vision.datasets.demo import MARKER
+from food_vision.datasets.demo_render import DEMO_CLASSES
 from food_vision.datasets.download import DownloadError
 from food_vision.datasets.layout import validate_image_folder
 from food_vision.datasets.registry import (
