@@ -7,12 +7,23 @@ rebuild the network and predict, and weights are read with safetensors, never wi
 from __future__ import annotations
 
 import json
-import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SkipValidation,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.dataclasses import dataclass
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import nn
@@ -30,18 +41,54 @@ class BundleError(ValueError):
     """A bundle is missing, unreadable or inconsistent; the message says which."""
 
 
+def _finite(value: object) -> object:
+    if not is_finite_number(value):
+        raise ValueError("not a finite number")
+    return value
+
+
+def _distinct(names: list[str]) -> list[str]:
+    if len(set(names)) != len(names):
+        raise ValueError("a name repeats")
+    return names
+
+
+# Each field's description is the rule a person reads when meta.json breaks it.
+_ClassName = Annotated[StrictStr, Field(min_length=1)]
+_Finite = Annotated[float, BeforeValidator(_finite)]
+_Positive = Annotated[_Finite, Field(gt=0)]
+
+
 @dataclass(frozen=True)
 class ModelMeta:
-    architecture: str
-    classes: list[str]
-    input_size: int
-    mean: list[float]
-    std: list[float]
-    metrics: dict[str, float] = field(default_factory=dict)
-    epoch: int = 0
-    dataset: str = ""
-    package_version: str = __version__
-    created: float = field(default_factory=time.time)
+    """What ``meta.json`` holds; refuses values of the wrong type or range before anything uses
+    them, so a hand-edited or foreign file fails here, naming the field, not deep in torch."""
+
+    architecture: Annotated[StrictStr, Field(description="a string")]
+    classes: Annotated[
+        list[_ClassName],
+        Field(min_length=2, description="a list of at least two distinct, non-empty strings"),
+        AfterValidator(_distinct),
+    ]
+    input_size: Annotated[
+        StrictInt, Field(ge=8, le=4096, description="a whole number between 8 and 4096")
+    ]
+    mean: Annotated[
+        list[_Finite], Field(min_length=3, max_length=3, description="a list of 3 numbers")
+    ]
+    std: Annotated[
+        list[_Positive],
+        Field(min_length=3, max_length=3, description="a list of 3 numbers above 0"),
+    ]
+    metrics: Annotated[dict[StrictStr, SkipValidation[float]], Field(description="an object")] = (
+        field(default_factory=dict)
+    )
+    epoch: Annotated[StrictInt, Field(description="a whole number")] = 0
+    dataset: Annotated[StrictStr, Field(description="a string")] = ""
+    package_version: Annotated[StrictStr, Field(description="a string")] = __version__
+    created: Annotated[StrictFloat, Field(description="a number")] = field(
+        default_factory=time.time
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,37 +96,22 @@ class ModelMeta:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelMeta:
         try:
-            meta = cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
-        except TypeError as exc:
-            raise BundleError(f"meta.json lacks a required field: {exc}") from None
-        _check_meta(meta)
-        return meta
+            return _READER.validate_python(data)
+        except ValidationError as exc:
+            raise BundleError(_explain(exc)) from None
 
 
-def _check_meta(meta: ModelMeta) -> None:
-    """Refuse values of the wrong type or range, naming the field, before anything uses them."""
-    if not isinstance(meta.architecture, str):
-        raise BundleError("meta.json: architecture must be a string")
-    classes = meta.classes
-    if not isinstance(classes, list) or not all(isinstance(c, str) and c for c in classes):
-        raise BundleError("meta.json: classes must be a list of non-empty strings")
-    if len(classes) < 2:
-        raise BundleError("meta.json: classes must list at least two classes")
-    if len(set(classes)) != len(classes):
-        raise BundleError("meta.json: classes must not repeat a name")
-    size = meta.input_size
-    if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 4096:
-        raise BundleError("meta.json: input_size must be a whole number between 8 and 4096")
-    for name, values, low in (("mean", meta.mean, -math.inf), ("std", meta.std, 0.0)):
-        if (
-            not isinstance(values, list)
-            or len(values) != 3
-            or not all(is_finite_number(v) and v > low for v in values)
-        ):
-            bound = "numbers above 0" if low == 0.0 else "numbers"
-            raise BundleError(f"meta.json: {name} must be a list of 3 {bound}")
-    if not isinstance(meta.metrics, dict):
-        raise BundleError("meta.json: metrics must be an object")
+_READER = TypeAdapter(ModelMeta)
+
+
+def _explain(exc: ValidationError) -> str:
+    """The first field that is wrong, and the rule it breaks, as its description states it."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0])
+    if error["type"] == "missing":
+        return f"meta.json lacks a required field: {name!r}"
+    rule = _READER.json_schema()["properties"][name]["description"]
+    return f"meta.json: {name} must be {rule}"
 
 
 def has_bundle(folder: Path) -> bool:

@@ -2,6 +2,10 @@
 
 The trainer writes these on a dedicated channel; the server reads them. Any line that is not a
 valid event is turned into a :class:`LogLine` so that a stray print never breaks the stream.
+Each event is a frozen pydantic dataclass: its annotations are the wire schema, so a line is
+decoded by validating it against the union of event types, chosen by its ``type``. Fields are
+keyword-only after ``run_id`` and unknown keys are ignored, so a field added later with a default
+neither breaks old lines nor is refused by an older reader.
 """
 
 from __future__ import annotations
@@ -9,12 +13,40 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar
+from dataclasses import asdict, field
+from functools import reduce
+from operator import or_
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    SkipValidation,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.dataclasses import dataclass
+from pydantic_core import ErrorDetails
 
 from food_vision.numbers import finite_or_none
 
 VERSION = 1
+
+
+def _nan_if_null(value: object) -> object:
+    return math.nan if value is None else value
+
+
+# A float on the wire: ints are accepted, booleans and strings are not, and the null that
+# ``encode`` writes for a non-finite value reads back as NaN.
+_Number = Annotated[float, Strict(), BeforeValidator(_nan_if_null)]
+# Metric values pass through as written: a diverged loss stays null, so records stay valid JSON.
+_Metrics = dict[StrictStr, SkipValidation[float]]
 
 
 @dataclass(frozen=True)
@@ -22,8 +54,8 @@ class Event:
     """Fields common to every event; subclasses add their own and name their ``type``."""
 
     TYPE: ClassVar[str] = ""
-    run_id: str
-    ts: float = field(default_factory=time.time, kw_only=True)
+    run_id: StrictStr
+    ts: _Number = field(default_factory=time.time, kw_only=True)
 
     @property
     def type(self) -> str:
@@ -41,60 +73,60 @@ class Event:
         return json.dumps(finite_or_none(self.to_dict()), separators=(",", ":"), allow_nan=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Started(Event):
     TYPE: ClassVar[str] = "started"
-    config: dict[str, Any]
-    device: str
-    classes: list[str]
-    num_train: int
-    num_test: int
-    epochs: int
-    steps_per_epoch: int
+    config: dict[StrictStr, Any]
+    device: StrictStr
+    classes: list[StrictStr]
+    num_train: StrictInt
+    num_test: StrictInt
+    epochs: StrictInt
+    steps_per_epoch: StrictInt
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Progress(Event):
     TYPE: ClassVar[str] = "progress"
-    epoch: int
-    step: int
-    steps: int
-    loss: float
-    images_per_sec: float
+    epoch: StrictInt
+    step: StrictInt
+    steps: StrictInt
+    loss: _Number
+    images_per_sec: _Number
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EpochEnd(Event):
     TYPE: ClassVar[str] = "epoch"
-    epoch: int
-    epochs: int
-    train_loss: float
-    train_acc: float
-    test_loss: float
-    test_acc: float
-    seconds: float
+    epoch: StrictInt
+    epochs: StrictInt
+    train_loss: _Number
+    train_acc: _Number
+    test_loss: _Number
+    test_acc: _Number
+    seconds: _Number
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Completed(Event):
     TYPE: ClassVar[str] = "completed"
-    metrics: dict[str, float]
-    model_path: str
+    metrics: _Metrics
+    model_path: StrictStr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Cancelled(Event):
     TYPE: ClassVar[str] = "cancelled"
-    epoch: int
-    step: int
-    has_model: bool
+    epoch: StrictInt
+    step: StrictInt
+    has_model: StrictBool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Failed(Event):
     TYPE: ClassVar[str] = "failed"
-    error: str
-    detail: str = ""
+    error: StrictStr
+    detail: StrictStr = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +146,30 @@ class EventError(ValueError):
     """Raised by :func:`decode` when a line is not a valid v1 event."""
 
 
+def _event_type(obj: Any) -> str | None:
+    tag = obj.get("type") if isinstance(obj, dict) else None
+    return tag if isinstance(tag, str) else None
+
+
+def _tagged_union() -> Any:
+    """Every event type as one union, validated as the member its ``type`` names."""
+    members = (Annotated[cls, Tag(tag)] for tag, cls in EVENT_TYPES.items())
+    return Annotated[reduce(or_, members), Discriminator(_event_type)]
+
+
+_ANY_EVENT: TypeAdapter[Event] = TypeAdapter(_tagged_union())
+
+# What a field should hold, by pydantic's error type, in the words of the annotations.
+_EXPECTED = {
+    "string_type": "str",
+    "int_type": "int",
+    "float_type": "float",
+    "bool_type": "bool",
+    "list_type": "list",
+    "dict_type": "dict",
+}
+
+
 def decode(line: str | bytes) -> Event:
     """Parse one line strictly; raises :class:`EventError` saying what is wrong."""
     try:
@@ -124,21 +180,33 @@ def decode(line: str | bytes) -> Event:
 
 
 def from_dict(obj: Any) -> Event:
+    """Validate a parsed line: a v1 object whose ``type`` names an event, with its fields."""
     if not isinstance(obj, dict):
         raise EventError("an event must be a JSON object")
-    if obj.get("v") != VERSION:
-        raise EventError(f"unsupported event version {obj.get('v')!r}")
-    cls = EVENT_TYPES.get(obj.get("type"))  # type: ignore[arg-type]
-    if cls is None:
-        raise EventError(f"unknown event type {obj.get('type')!r}")
-    kwargs: dict[str, Any] = {}
-    for spec in fields(cls):
-        if spec.name not in obj:
-            if spec.name == "detail":
-                continue
-            raise EventError(f"{cls.TYPE} event lacks field {spec.name!r}")
-        kwargs[spec.name] = _checked(cls.TYPE, spec.name, spec.type, obj[spec.name])
-    return cls(**kwargs)
+    version = obj.get("v")
+    if type(version) is not int or version != VERSION:  # true and 1.0 equal 1 in Python
+        raise EventError(f"unsupported event version {version!r}")
+    try:
+        event = _ANY_EVENT.validate_python(obj)
+    except ValidationError as exc:
+        raise EventError(_explain(obj, exc.errors()[0])) from None
+    if "ts" not in obj:  # "now" is the default for an event being built, not for one being read
+        raise EventError(f"{event.type} event lacks field 'ts'")
+    return event
+
+
+def _explain(obj: dict[str, Any], error: ErrorDetails) -> str:
+    """One sentence naming the event type and the field that is wrong, for logs and tests."""
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return f"unknown event type {obj.get('type')!r}"
+    event_type, *path = error["loc"]
+    where = ".".join(str(part) for part in (event_type, *path))
+    if error["type"] == "missing":
+        return f"{event_type} event lacks field {path[-1]!r}"
+    expected = _EXPECTED.get(error["type"])
+    if expected is None:
+        return f"{where}: {error['msg']}"
+    return f"{where} should be {expected}, got {type(error['input']).__name__}"
 
 
 def read_line(line: str | bytes) -> Event | LogLine:
@@ -149,28 +217,3 @@ def read_line(line: str | bytes) -> Event | LogLine:
         return decode(text)
     except EventError:
         return LogLine(text)
-
-
-_KINDS: dict[str, tuple[type, ...]] = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "list[str]": (list,),
-    "dict[str, Any]": (dict,),
-    "dict[str, float]": (dict,),
-}
-
-
-def _checked(event_type: str, name: str, annotation: Any, value: Any) -> Any:
-    kinds = _KINDS[str(annotation)]
-    ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
-    if annotation == "float" and value is None:
-        return math.nan
-    if not ok:
-        raise EventError(f"{event_type}.{name} should be {annotation}, got {type(value).__name__}")
-    if annotation == "float":
-        return float(value)
-    if annotation == "list[str]" and not all(isinstance(item, str) for item in value):
-        raise EventError(f"{event_type}.{name} should be a list of strings")
-    return value

@@ -162,7 +162,7 @@ def test_invalid_meta_json(bundle: Path, text: str, message: str) -> None:
 @pytest.mark.parametrize("field", ["architecture", "classes", "input_size", "mean", "std"])
 def test_meta_missing_required_field(bundle: Path, field: str) -> None:
     edit_meta(bundle, **{field: None})
-    with pytest.raises(BundleError, match="required field"):
+    with pytest.raises(BundleError, match=f"lacks a required field: '{field}'"):
         load_bundle(bundle)
 
 
@@ -182,12 +182,55 @@ def test_meta_missing_required_field(bundle: Path, field: str) -> None:
         ({"mean": ["a", "b", "c"]}, "mean"),
         ({"std": [0.5, 0.0, 0.5]}, "std"),
         ({"metrics": [1, 2]}, "metrics"),
+        ({"classes": ["pizza", ""]}, "classes"),
+        ({"input_size": 4097}, "input_size"),
+        ({"input_size": 64.0}, "input_size"),
+        ({"mean": [float("nan"), 0.5, 0.5]}, "mean"),
+        ({"mean": [True, 0.5, 0.5]}, "mean"),
+        ({"std": [0.5, 0.5, 0.5, 0.5]}, "std"),
+        ({"std": [float("inf"), 0.5, 0.5]}, "std"),
+        ({"std": [0.5, -1, 0.5]}, "std"),
+        ({"epoch": 1.5}, "epoch"),
+        ({"dataset": 3}, "dataset"),
+        ({"created": "today"}, "created"),
     ],
 )
 def test_meta_with_wrong_types_or_values(bundle: Path, changes: dict, field: str) -> None:
     edit_meta(bundle, **changes)
     with pytest.raises(BundleError, match=field):
         load_bundle(bundle)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"architecture": 5}, "architecture must be a string"),
+        ({"classes": ["pizza"]}, "classes must be a list of at least two distinct, non-empty"),
+        ({"input_size": 0}, "input_size must be a whole number between 8 and 4096"),
+        ({"mean": [0.5]}, "mean must be a list of 3 numbers"),
+        ({"std": [0.5, 0.0, 0.5]}, "std must be a list of 3 numbers above 0"),
+        ({"metrics": [1, 2]}, "metrics must be an object"),
+    ],
+)
+def test_meta_errors_state_the_rule(bundle: Path, changes: dict, message: str) -> None:
+    edit_meta(bundle, **changes)
+    with pytest.raises(BundleError, match=f"^meta\\.json: {message}"):
+        read_meta(bundle)
+
+
+@pytest.mark.parametrize("field", list(ModelMeta.__dataclass_fields__))
+def test_every_meta_field_states_its_rule(bundle: Path, field: str) -> None:
+    edit_meta(bundle, **{field: [[]]})
+    with pytest.raises(BundleError, match=f"^meta\\.json: {field} must be [a-z0-9 ]+"):
+        read_meta(bundle)
+
+
+def test_meta_accepts_the_edges_of_its_ranges(bundle: Path) -> None:
+    for size in (8, 4096):
+        edit_meta(bundle, input_size=size, mean=[-1, 0, 1], std=[1, 2, 3], extra="ignored")
+        meta = read_meta(bundle)
+        assert meta.input_size == size
+        assert meta.mean == [-1.0, 0.0, 1.0] and meta.std == [1.0, 2.0, 3.0]
 
 
 def test_unknown_architecture(bundle: Path) -> None:

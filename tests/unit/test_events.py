@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
+from pydantic.dataclasses import dataclass
 
 from food_vision.events import (
     Cancelled,
@@ -87,11 +90,81 @@ def test_non_finite_floats_become_null_and_decode_as_nan():
             '"has_model":false}',
             "should be int",
         ),
+        (
+            '{"v":1,"type":"cancelled","run_id":"r","ts":1.0,"epoch":1.0,"step":0,'
+            '"has_model":false}',
+            "cancelled.epoch should be int, got float",
+        ),
+        (
+            '{"v":1,"type":"cancelled","run_id":"r","ts":1.0,"epoch":1,"step":0,"has_model":1}',
+            "cancelled.has_model should be bool, got int",
+        ),
+        ('{"v":1,"type":"failed","run_id":"r","error":"e"}', "failed event lacks field 'ts'"),
+        ('{"v":1,"type":"failed","run_id":"r","ts":true,"error":"e"}', "failed.ts should be float"),
+        (
+            '{"v":1,"type":"failed","run_id":"r","ts":"1.0","error":"e"}',
+            "failed.ts should be float",
+        ),
+        ('{"v":1,"type":"failed","run_id":7,"ts":1.0,"error":"e"}', "failed.run_id should be str"),
+        ('{"v":1,"type":["failed"]}', "unknown event type"),
+        ('{"v":true,"type":"failed","run_id":"r","ts":1.0,"error":"e"}', "version True"),
+        ('{"v":1.0,"type":"failed","run_id":"r","ts":1.0,"error":"e"}', "version 1.0"),
+        (
+            '{"v":1,"type":"started","run_id":"r","ts":1.0,"config":{},"device":"cpu",'
+            '"classes":["a",3],"num_train":1,"num_test":1,"epochs":1,"steps_per_epoch":1}',
+            "started.classes.1 should be str, got int",
+        ),
+        (
+            '{"v":1,"type":"completed","run_id":"r","ts":1.0,"metrics":[],"model_path":"m"}',
+            "completed.metrics should be dict, got list",
+        ),
     ],
 )
 def test_strict_decode_says_what_is_wrong(line, message):
     with pytest.raises(EventError, match=message):
         decode(line)
+
+
+def test_ints_are_read_as_floats():
+    event = decode(
+        '{"v":1,"type":"progress","run_id":"r","ts":2,"epoch":1,"step":1,"steps":1,'
+        '"loss":1,"images_per_sec":null}'
+    )
+    assert isinstance(event.ts, float) and isinstance(event.loss, float)
+    assert (event.ts, event.loss) == (2.0, 1.0) and math.isnan(event.images_per_sec)
+
+
+def test_a_null_metric_is_kept_as_written():
+    event = decode(
+        '{"v":1,"type":"completed","run_id":"r","ts":1.0,"metrics":{"test_loss":null},'
+        '"model_path":"m"}'
+    )
+    assert event.metrics == {"test_loss": None}
+
+
+def test_unknown_fields_are_ignored():
+    line = EXAMPLES[1].encode()[:-1] + ',"phase":"eval"}'
+    assert decode(line) == EXAMPLES[1]
+
+
+def test_a_later_optional_field_reads_old_lines():
+    @dataclass(frozen=True, kw_only=True)
+    class PhasedProgress(Progress):
+        phase: str = "train"
+
+    old = json.loads(EXAMPLES[1].encode())
+    assert TypeAdapter(PhasedProgress).validate_python(old).phase == "train"
+    assert TypeAdapter(PhasedProgress).validate_python({**old, "phase": "eval"}).phase == "eval"
+
+
+def test_events_are_frozen_dataclasses():
+    event = EXAMPLES[4]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.epoch = 3
+    assert dataclasses.replace(event, epoch=3).epoch == 3
+    assert dataclasses.asdict(event) == {
+        k: v for k, v in event.to_dict().items() if k not in ("v", "type")
+    }
 
 
 def test_failed_detail_is_optional():
