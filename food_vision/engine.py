@@ -96,7 +96,7 @@ def run_epoch(
             images, labels = images.to(device), labels.to(device)
             logits = model(images)
             loss = loss_fn(logits, labels)
-            if training:
+            if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -39,7 +39,8 @@ class Predictor:
         return self.meta.classes
 
     def preprocess(self, image: Image.Image) -> Tensor:
-        return self.transform(to_rgb(image))
+        tensor: Tensor = self.transform(to_rgb(image))
+        return tensor
 
     def probabilities(self, batch: Tensor) -> Tensor:
         """Softmax over a preprocessed batch, shape (N, classes)."""

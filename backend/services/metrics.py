@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from food_vision.runs import RunRecord, RunStatus
@@ -21,7 +21,7 @@ class _RunsByStatus(Collector):
     def __init__(self, list_runs: Callable[[], list[RunRecord]]) -> None:
         self.list_runs = list_runs
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[Metric]:
         family = GaugeMetricFamily(
             "foodvision_runs", "Runs in the store by status", labels=["status"]
         )

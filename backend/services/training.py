@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -266,7 +266,7 @@ class TrainingManager:
             handle.write(text + "\n")
 
 
-async def _lines(process: asyncio.subprocess.Process):  # type: ignore[no-untyped-def]
+async def _lines(process: asyncio.subprocess.Process) -> AsyncIterator[Event | LogLine]:
     """Events and log lines from the trainer's stdout; an over-long line is kept as a log."""
     assert process.stdout is not None
     while True:

@@ -45,7 +45,9 @@ class Architecture:
         if pretrained and not self.has_pretrained:
             raise ValueError(f"{self.name} has no pretrained weights")
         module_name, func_name = self.builder.split(":")
-        return getattr(importlib.import_module(module_name), func_name)(num_classes, pretrained)
+        factory = getattr(importlib.import_module(module_name), func_name)
+        model: nn.Module = factory(num_classes, pretrained)
+        return model
 
     def to_dict(self) -> dict[str, object]:
         return {

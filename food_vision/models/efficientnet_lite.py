@@ -145,7 +145,8 @@ class MBConvBlock(nn.Module):
         x = self._bn2(self._project_conv(x))
         if self.use_residual:
             x = x + inputs
-        return x
+        output: torch.Tensor = x
+        return output
 
 
 class EfficientNetLite0(nn.Module):
@@ -235,7 +236,8 @@ class EfficientNetLite0(nn.Module):
         return torch.flatten(self._avg_pooling(self.extract_features(x)), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._fc(self._dropout(self.features(x)))
+        logits: torch.Tensor = self._fc(self._dropout(self.features(x)))
+        return logits
 
 
 def load_imagenet_weights(model: EfficientNetLite0) -> None:

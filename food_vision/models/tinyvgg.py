@@ -30,7 +30,8 @@ class TinyVGG(nn.Module):
         self.classifier = nn.Linear(64, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.pool(self.features(x)).flatten(1))
+        logits: Tensor = self.classifier(self.pool(self.features(x)).flatten(1))
+        return logits
 
 
 def build_tinyvgg(num_classes: int, pretrained: bool) -> nn.Module:

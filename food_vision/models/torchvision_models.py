@@ -54,7 +54,8 @@ def fetch_state_dict(weights: tvm.WeightsEnum) -> dict[str, torch.Tensor]:
                 f"({exc}); put the file in {checkpoint_dir()} or train without --pretrained"
             ) from None
     try:
-        return torch.load(cached, map_location="cpu", weights_only=True)
+        state: dict[str, torch.Tensor] = torch.load(cached, map_location="cpu", weights_only=True)
+        return state
     except Exception as exc:
         raise PretrainedWeightsError(f"cached weights {cached} are unreadable: {exc}") from None
 
@@ -69,9 +70,12 @@ def _build(
         return factory(weights=None, num_classes=num_classes)
     model = factory(weights=None)
     model.load_state_dict(fetch_state_dict(weights), strict=True)
-    last = model.classifier[-1]
-    model.classifier[-1] = nn.Linear(last.in_features, num_classes)
-    freeze_except(model, model.classifier)
+    classifier = model.get_submodule("classifier")
+    assert isinstance(classifier, nn.Sequential), "MobileNet and EfficientNet end in a Sequential"
+    last = classifier[-1]
+    assert isinstance(last, nn.Linear)
+    classifier[-1] = nn.Linear(last.in_features, num_classes)
+    freeze_except(model, classifier)
     return model
 
 
