@@ -6,6 +6,8 @@ The JSON API body, the page form, the ``foodvision train`` flags and the trainer
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -188,3 +190,11 @@ def _range_text(field: FieldInfo) -> str:
     if "gt" in limits and "le" in limits:
         return f"must be above {limits['gt']} and at most {limits['le']}"
     return "is out of range"
+
+
+def value_type(field: FieldInfo) -> type:
+    """The plain type of a field's values (``int`` for ``int | None``), for flags and forms."""
+    annotation = field.annotation
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        (annotation,) = (arg for arg in typing.get_args(annotation) if arg is not type(None))
+    return annotation if isinstance(annotation, type) else str

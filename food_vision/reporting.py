@@ -7,8 +7,9 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from food_vision.events import EpochEnd, Event, Progress
 from food_vision.runs import EVENTS_FILE, RunRecord, RunStatus, apply_event, write_run
@@ -17,6 +18,7 @@ if TYPE_CHECKING:  # the engine imports torch, which a refused command line neve
     from food_vision.engine import EpochResult, StepReport
 
 PROGRESS_INTERVAL_SECONDS = 0.25
+E = TypeVar("E", bound=Event)
 
 
 class Reporter:
@@ -73,27 +75,17 @@ class Reporter:
 
 
 def progress_event(run_id: str, report: StepReport) -> Progress:
-    return Progress(
-        run_id,
-        epoch=report.epoch,
-        step=report.step,
-        steps=report.steps,
-        loss=report.loss,
-        images_per_sec=report.images_per_sec,
-    )
+    return _event_from(Progress, run_id, report)
 
 
 def epoch_event(run_id: str, result: EpochResult) -> EpochEnd:
-    return EpochEnd(
-        run_id,
-        epoch=result.epoch,
-        epochs=result.epochs,
-        train_loss=result.train_loss,
-        train_acc=result.train_acc,
-        test_loss=result.test_loss,
-        test_acc=result.test_acc,
-        seconds=result.seconds,
-    )
+    return _event_from(EpochEnd, run_id, result)
+
+
+def _event_from(kind: type[E], run_id: str, source: object) -> E:
+    """An event whose fields are read off an engine report by name (they share the names)."""
+    names = [spec.name for spec in fields(kind) if spec.name not in ("run_id", "ts")]
+    return kind(run_id, **{name: getattr(source, name) for name in names})
 
 
 def claim_stdout() -> TextIO:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import types
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from pydantic.fields import FieldInfo
 
-from food_vision.config import CliFlag, ConfigError, TrainConfig
+from food_vision.config import CliFlag, ConfigError, TrainConfig, value_type
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
@@ -122,7 +120,7 @@ def _add_config_flag(group: argparse._ArgumentGroup, name: str, field: FieldInfo
     help_text = str(field.description)
     if field.default is not None:
         help_text += f" (default: {field.default})"
-    kind = value_type(field.annotation)
+    kind = value_type(field)
     if kind is bool:
         group.add_argument(
             *flags,
@@ -140,10 +138,3 @@ def _add_config_flag(group: argparse._ArgumentGroup, name: str, field: FieldInfo
             metavar=name.upper(),
             help=help_text,
         )
-
-
-def value_type(annotation: Any) -> type:
-    """``int`` for ``int`` and ``int | None``: the type a flag's text is converted to."""
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        (annotation,) = (arg for arg in typing.get_args(annotation) if arg is not type(None))
-    return annotation if isinstance(annotation, type) else str

@@ -88,24 +88,15 @@ def _label(value: float, percent: bool) -> str:
 
 def run_charts(prefix: str, history: Sequence[EpochEnd]) -> tuple[Chart, Chart]:
     epochs = [e.epoch for e in history]
-    loss = line_chart(
-        f"{prefix}-loss",
-        "Loss",
-        epochs,
-        [
-            ("train", "train", [e.train_loss for e in history]),
-            ("test", "test", [e.test_loss for e in history]),
-        ],
-    )
+
+    def series(metric: str) -> list[tuple[str, str, list[float]]]:
+        return [
+            (split, split, [getattr(e, f"{split}_{metric}") for e in history])
+            for split in ("train", "test")
+        ]
+
+    loss = line_chart(f"{prefix}-loss", "Loss", epochs, series("loss"))
     accuracy = line_chart(
-        f"{prefix}-acc",
-        "Accuracy",
-        epochs,
-        [
-            ("train", "train", [e.train_acc for e in history]),
-            ("test", "test", [e.test_acc for e in history]),
-        ],
-        y_range=(0.0, 1.0),
-        percent=True,
+        f"{prefix}-acc", "Accuracy", epochs, series("acc"), y_range=(0.0, 1.0), percent=True
     )
     return loss, accuracy

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 
-from food_vision.config import TrainConfig, bounds, field_errors
+from food_vision.config import TrainConfig, bounds, field_errors, value_type
 from food_vision.models import ARCHITECTURES
-from food_vision.train_args import value_type
 
 CHOICES = ("dataset", "architecture")  # offered as lists of what exists here
 
@@ -35,10 +35,10 @@ class FormField:
         return self.limits.get("le", self.limits.get("lt"))
 
 
-def _kind(name: str, annotation: Any) -> str:
+def _kind(name: str, field: FieldInfo) -> str:
     if name in CHOICES:
         return "choice"
-    kind = value_type(annotation)
+    kind = value_type(field)
     return {bool: "checkbox", int: "integer", float: "decimal"}.get(kind, "text")
 
 
@@ -47,7 +47,7 @@ FORM_FIELDS: tuple[FormField, ...] = tuple(
         name=name,
         label=field.title or name,
         help=field.description or "",
-        kind=_kind(name, field.annotation),
+        kind=_kind(name, field),
         default=field.default,
         optional=field.default is None,
         limits=bounds(field),

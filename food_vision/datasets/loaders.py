@@ -7,6 +7,7 @@ import os
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -81,22 +82,10 @@ def build_loaders(
     workers = default_workers() if workers is None else workers
     pin = device is not None and device.type == "cuda"
     generator = torch.Generator().manual_seed(seed)
-    train = _loader(
-        ImageListDataset(summary.samples("train"), train_transform(image_size, mean, std)),
-        batch_size=batch_size,
-        workers=workers,
-        pin=pin,
-        shuffle=True,
-        generator=generator,
-    )
-    test = _loader(
-        ImageListDataset(summary.samples("test"), eval_transform(image_size, mean, std)),
-        batch_size=batch_size,
-        workers=workers,
-        pin=pin,
-        shuffle=False,
-    )
-    return Loaders(train, test)
+    loader = partial(_loader, batch_size=batch_size, workers=workers, pin=pin)
+    train = ImageListDataset(summary.samples("train"), train_transform(image_size, mean, std))
+    test = ImageListDataset(summary.samples("test"), eval_transform(image_size, mean, std))
+    return Loaders(loader(train, shuffle=True, generator=generator), loader(test, shuffle=False))
 
 
 def _loader(
