@@ -23,19 +23,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from _common import (
-    DATASET,
-    BenchServer,
-    Row,
-    bench_main,
-    bench_server,
-    log,
-    make_data,
-    make_model_run,
-    median,
-    percentile,
-    sequential_latencies,
-)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and tests.*
+
+from bench.harness import bench_main, log
+from bench.table import Row
+from bench.temp_server import BenchServer, bench_server
+from bench.timing import median, percentile, sequential_latencies
+from bench.workload import DATASET, make_data
+from tests.utils.factories import make_model_run
 
 SERVER_THREADS = 1
 CONCURRENCY = (1, 4, 16)

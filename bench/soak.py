@@ -17,17 +17,13 @@ import httpx
 import psutil
 from websockets.sync.client import connect
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and tests.*
 
-from bench._common import (
-    BenchServer,
-    bench_server,
-    group_members,
-    log,
-    make_data,
-    make_model_run,
-    run_config,
-)
+from bench.harness import log
+from bench.temp_server import BenchServer, bench_server
+from bench.workload import make_data, run_config
+from tests.utils.factories import make_model_run
+from tests.utils.processes import group_members
 
 BURST = 16
 
