@@ -42,7 +42,9 @@ class EventWatcher:
                 self._closed = True
                 self._changed.notify_all()
 
-    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> dict:
+    def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float
+    ) -> dict[str, Any]:
         """The first event matching ``predicate``; raises if none arrives in time."""
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -56,7 +58,7 @@ class EventWatcher:
                     raise RuntimeError(f"event not seen (closed={self._closed}, last {types})")
                 self._changed.wait(left)
 
-    def wait_final(self, timeout: float) -> dict:
+    def wait_final(self, timeout: float) -> dict[str, Any]:
         return self.wait_for(lambda e: e["type"] in ("completed", "cancelled", "failed"), timeout)
 
     def events(self, *types: str) -> list[dict[str, Any]]:

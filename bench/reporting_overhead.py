@@ -15,9 +15,8 @@ import torch
 from torch import Tensor, nn
 
 from bench.timing import timed
+from bench.training_throughput import demo_loaders
 from food_vision.bundle import ModelMeta, save_bundle
-from food_vision.datasets.layout import validate_image_folder
-from food_vision.datasets.loaders import build_loaders
 from food_vision.engine import EpochResult, StepReport, train
 from food_vision.models import get_architecture
 from food_vision.session import epoch_event, progress_event
@@ -29,17 +28,7 @@ Batches = list[tuple[Tensor, Tensor]]
 
 def in_memory_batches(root: Path, split: str, batch_size: int, seed: int) -> Batches:
     """Decode and transform once, so every variant trains on identical tensors."""
-    arch = get_architecture("tinyvgg")
-    summary = validate_image_folder(root)
-    loaders = build_loaders(
-        summary,
-        image_size=arch.input_size,
-        mean=arch.mean,
-        std=arch.std,
-        batch_size=batch_size,
-        seed=seed,
-        workers=0,
-    )
+    _, loaders = demo_loaders(root, "tinyvgg", batch_size=batch_size, seed=seed, workers=0)
     loader = loaders.train if split == "train" else loaders.test
     return [(images.clone(), labels.clone()) for images, labels in loader]
 

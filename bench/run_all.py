@@ -87,7 +87,8 @@ def training_rows(flags: list[str], limit: float) -> list[Row]:
 
 
 def load(path: Path) -> list[dict[str, str]]:
-    return json.loads(path.read_text(encoding="utf-8"))
+    rows: list[dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+    return rows
 
 
 NUMBER = r"(\d+(?:\.\d+)?)"

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import psutil
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and tests.*
 
@@ -41,7 +42,7 @@ def sample_image(server: BenchServer) -> bytes:
 
 def soak(server: BenchServer, minutes: float) -> dict[str, object]:
     image = sample_image(server)
-    origin = f"http://127.0.0.1:{server.port}"
+    origin = Origin(f"http://127.0.0.1:{server.port}")
     counts = {"runs": 0, "cancelled": 0, "predictions": 0, "sockets": 0, "5xx": 0, "503": 0}
     with httpx.Client(timeout=60) as client:
         for _ in range(3):  # warm the model cache and the first run before measuring

@@ -57,12 +57,16 @@ class BenchServer(AppServer):
         response = client.post(f"{self.url}/api/runs", json=config, timeout=30)
         if response.status_code != 201:
             raise RuntimeError(f"POST /api/runs: {response.status_code} {response.text}")
-        return response.json()["id"]
+        run_id: str = response.json()["id"]
+        return run_id
 
     def run(self, client: httpx.Client, run_id: str) -> dict[str, Any]:
-        return client.get(f"{self.url}/api/runs/{run_id}", timeout=30).json()
+        run: dict[str, Any] = client.get(f"{self.url}/api/runs/{run_id}", timeout=30).json()
+        return run
 
-    def wait_finished(self, client: httpx.Client, run_id: str, timeout: float = 120) -> dict:
+    def wait_finished(
+        self, client: httpx.Client, run_id: str, timeout: float = 120
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             run = self.run(client, run_id)
@@ -72,7 +76,8 @@ class BenchServer(AppServer):
         raise RuntimeError(f"run {run_id} still active after {timeout:.0f} s")
 
     def run_pid(self, run_id: str) -> int:
-        return json.loads((self.runs_dir / run_id / "run.json").read_text())["pid"]
+        pid: int = json.loads((self.runs_dir / run_id / "run.json").read_text())["pid"]
+        return pid
 
     def wait_group_gone(self, run_id: str, timeout: float = 30) -> None:
         """Until no process of the run's group is left (a trainer exits after its last event)."""

@@ -24,7 +24,9 @@ def median(values: Sequence[float]) -> float:
     return percentile(values, 50)
 
 
-def sequential_latencies(client: httpx.Client, urls: Sequence[str], count: int) -> dict:
+def sequential_latencies(
+    client: httpx.Client, urls: Sequence[str], count: int
+) -> dict[str, list[float]]:
     """``count`` GETs of each URL, interleaved; per-URL latencies in ms (non-200 raises)."""
     latencies: dict[str, list[float]] = {url: [] for url in urls}
     for _ in range(count):

@@ -10,8 +10,8 @@ import torch
 
 from bench.timing import timed
 from food_vision.datasets.demo import generate_demo
-from food_vision.datasets.layout import validate_image_folder
-from food_vision.datasets.loaders import build_loaders, default_workers
+from food_vision.datasets.layout import DatasetSummary, validate_image_folder
+from food_vision.datasets.loaders import Loaders, build_loaders
 from food_vision.engine import EpochResult, train
 from food_vision.models import get_architecture
 
@@ -24,7 +24,22 @@ def bench_demo(work: Path) -> tuple[Path, float]:
     return root, seconds
 
 
-# ------------------------------------------------------------------------------ 2. throughput
+def demo_loaders(
+    root: Path, architecture: str, *, batch_size: int, seed: int, workers: int | None = None
+) -> tuple[DatasetSummary, Loaders]:
+    """The real data loaders over ``root``, sized and normalised for ``architecture``."""
+    arch = get_architecture(architecture)
+    summary = validate_image_folder(root)
+    loaders = build_loaders(
+        summary,
+        image_size=arch.input_size,
+        mean=arch.mean,
+        std=arch.std,
+        batch_size=batch_size,
+        seed=seed,
+        workers=workers,
+    )
+    return summary, loaders
 
 
 def bench_throughput(
@@ -35,28 +50,18 @@ def bench_throughput(
     seed: int,
     max_steps: int | None = None,
 ) -> list[EpochResult]:
+    """The history of ``epochs`` epochs through ``engine.train`` (default loader workers)."""
     arch = get_architecture(architecture)
-    summary = validate_image_folder(root)
-    loaders = build_loaders(
-        summary,
-        image_size=arch.input_size,
-        mean=arch.mean,
-        std=arch.std,
-        batch_size=batch_size,
-        seed=seed,
-        workers=default_workers(),
-        device=CPU,
-    )
+    summary, loaders = demo_loaders(root, architecture, batch_size=batch_size, seed=seed)
     torch.manual_seed(seed)
     model = arch.build(len(summary.classes), pretrained=False)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     outcome = train(
         model,
         train_batches=loaders.train,
         test_batches=loaders.test,
         steps_per_epoch=loaders.steps_per_epoch,
+        optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
         epochs=epochs,
-        optimizer=optimizer,
         device=CPU,
         stop=threading.Event(),
         max_steps=max_steps,

@@ -39,7 +39,8 @@ class Server(AppServer):
         return json.loads(raw) if raw else None
 
     def runs(self) -> list[dict[str, Any]]:
-        return self.api("GET", "/api/runs")
+        runs: list[dict[str, Any]] = self.api("GET", "/api/runs")
+        return runs
 
     def wait_idle(self, timeout: float = RUN_END_TIMEOUT) -> list[dict[str, Any]]:
         """Poll the API until no run is queued or running; the runs then."""

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,10 +34,10 @@ class Server(AppServer):
         assert record is not None
         return record
 
-    def wait_status(self, run_id: str, statuses: set[str], timeout: float = 120) -> dict:
+    def wait_status(self, run_id: str, statuses: set[str], timeout: float = 120) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            run = httpx.get(f"{self.url}/api/runs/{run_id}", timeout=10).json()
+            run: dict[str, Any] = httpx.get(f"{self.url}/api/runs/{run_id}", timeout=10).json()
             if run["status"] in statuses:
                 return run
             time.sleep(0.2)

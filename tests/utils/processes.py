@@ -85,7 +85,7 @@ class LineReader:
 def alive(process: psutil.Process) -> bool:
     """Running code: exists and is not a zombie waiting to be reaped."""
     try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 
