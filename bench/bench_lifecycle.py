@@ -16,25 +16,20 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
-from _common import (
-    ARCH,
-    DATASET,
-    BenchServer,
-    EventWatcher,
-    Row,
-    bench_main,
-    bench_server,
-    clean_env,
-    group_members,
-    log,
-    make_data,
-    median,
-    run_config,
-    stop_process,
-    trainer_threads,
-)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and tests.*
+
+from bench.event_watcher import EventWatcher
+from bench.harness import bench_main, log
+from bench.table import Row
+from bench.temp_server import BenchServer, bench_server
+from bench.timing import median
+from bench.workload import ARCH, DATASET, make_data, run_config, trainer_threads
+from tests.utils.processes import group_members, stop_group
+from tests.utils.server import app_env
 
 GRACE_SECONDS = 10.0  # the server's default; this benchmark does not change it
 BATCH_SIZE = 8
@@ -108,7 +103,7 @@ def cli_epochs(server: BenchServer, epochs: int, threads: int) -> list[float]:
             "--epochs", str(epochs), "--lr", "0.001", "--batch-size", str(BATCH_SIZE),
             "--seed", "0", "--no-pretrained", "--threads", str(threads),
             "--out", str(out)]  # fmt: skip
-    env = clean_env(FOODVISION_HOME=str(server.home), FOODVISION_DATA_DIR=str(server.data_dir))
+    env = app_env(server.home)
     out.parent.mkdir(parents=True, exist_ok=True)
     log_path = out.parent / f"{out.name}.log"
     with open(log_path, "wb") as stderr:
@@ -124,7 +119,7 @@ def cli_epochs(server: BenchServer, epochs: int, threads: int) -> list[float]:
     try:
         code = process.wait(timeout=90 + 60 * epochs)
     finally:
-        stop_process(process, timeout=5)
+        stop_group(process, timeout=5)
     if code != 0:
         raise RuntimeError(f"the CLI run exited with {code}: {log_path.read_text()[-1000:]}")
     lines = (out / "events.jsonl").read_text().splitlines()

@@ -11,21 +11,18 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import httpx
-from _common import (
-    BenchServer,
-    EventWatcher,
-    Row,
-    bench_main,
-    bench_server,
-    log,
-    make_data,
-    percentile,
-    run_config,
-    sequential_latencies,
-    trainer_threads,
-)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and tests.*
+
+from bench.event_watcher import EventWatcher
+from bench.harness import bench_main, log
+from bench.table import Row
+from bench.temp_server import BenchServer, bench_server
+from bench.timing import percentile, sequential_latencies
+from bench.workload import make_data, run_config, trainer_threads
 
 POLL_INTERVAL_MS = 3000.0
 

@@ -23,23 +23,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from _common import (
-    DATASET,
-    BenchServer,
-    Row,
-    bench_main,
-    bench_server,
-    log,
-    make_data,
-    make_model_run,
-    median,
-    percentile,
-    sequential_latencies,
-)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and tests.*
+
+from bench.harness import bench_main, log
+from bench.table import Row
+from bench.temp_server import BenchServer, bench_server
+from bench.timing import median, percentile, sequential_latencies
+from bench.workload import DATASET, make_data
+from tests.utils.factories import make_model_run
 
 SERVER_THREADS = 1
 CONCURRENCY = (1, 4, 16)
 BATCH = 16
+Payload = tuple[str, bytes]  # file name, image bytes
 
 
 def run(quick: bool) -> list[Row]:
@@ -84,7 +81,7 @@ def forward_ceiling(folder: Path, images: list[Path], batches: int) -> float:
     return rate
 
 
-def post_predict(client: httpx.Client, url: str, model: str, payload: tuple[str, bytes]) -> None:
+def post_predict(client: httpx.Client, url: str, model: str, payload: Payload) -> None:
     name, data = payload
     response = client.post(
         f"{url}/api/predict",
@@ -97,7 +94,7 @@ def post_predict(client: httpx.Client, url: str, model: str, payload: tuple[str,
 
 
 def throughput(
-    server: BenchServer, model: str, payloads: list, ceiling: float, requests: int
+    server: BenchServer, model: str, payloads: list[Payload], ceiling: float, requests: int
 ) -> list[Row]:
     with httpx.Client() as client:
         for payload in payloads[:4]:  # load the model into the server's cache
@@ -132,7 +129,7 @@ def throughput(
 
 
 def warm_latency(
-    server: BenchServer, model: str, image: Path, payload: tuple[str, bytes], samples: int
+    server: BenchServer, model: str, image: Path, payload: Payload, samples: int
 ) -> Row:
     metric = "predict warm p50: origin / ours (speed-up)"
     try:
@@ -186,7 +183,9 @@ def origin_predict(folder: Path, image_path: Path) -> bytes:
     return buffer.getvalue()
 
 
-def health_under_burst(server: BenchServer, model: str, payloads: list, requests: int) -> list[Row]:
+def health_under_burst(
+    server: BenchServer, model: str, payloads: list[Payload], requests: int
+) -> list[Row]:
     url = f"{server.url}/healthz"
     with httpx.Client() as client:  # idle: half before the burst, half after it
         sequential_latencies(client, [url], 10)

@@ -21,7 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import Row, kill_group, print_table
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and tests.*
+
+from bench.harness import exit_on_signal
+from bench.table import Row, print_table
+from food_vision.process_group import signal_group
 
 BENCH = Path(__file__).resolve().parent
 OURS = {"live": "bench_live.py", "predict": "bench_predict.py", "lifecycle": "bench_lifecycle.py"}
@@ -36,7 +40,7 @@ def main() -> int:
         "--only", action="append", choices=[*OURS, "training"], help="run only these (repeat)"
     )
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
+    signal.signal(signal.SIGTERM, exit_on_signal)
     chosen = args.only or [*OURS, "training"]
     limit = LIMIT_SECONDS[args.quick]
     flags = ["--quick"] if args.quick else []
@@ -83,7 +87,8 @@ def training_rows(flags: list[str], limit: float) -> list[Row]:
 
 
 def load(path: Path) -> list[dict[str, str]]:
-    return json.loads(path.read_text(encoding="utf-8"))
+    rows: list[dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+    return rows
 
 
 NUMBER = r"(\d+(?:\.\d+)?)"
@@ -145,7 +150,7 @@ def run_script(
             process.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 output = process.communicate(timeout=60)[0] or output
-        kill_group(process.pid)
+        signal_group(process.pid, signal.SIGKILL)
         process.wait()
     if capture and output:
         print(output, end="", flush=True)

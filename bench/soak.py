@@ -16,18 +16,15 @@ from pathlib import Path
 import httpx
 import psutil
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and tests.*
 
-from bench._common import (
-    BenchServer,
-    bench_server,
-    group_members,
-    log,
-    make_data,
-    make_model_run,
-    run_config,
-)
+from bench.harness import log
+from bench.temp_server import BenchServer, bench_server
+from bench.workload import make_data, run_config
+from tests.utils.factories import make_model_run
+from tests.utils.processes import group_members
 
 BURST = 16
 
@@ -45,7 +42,7 @@ def sample_image(server: BenchServer) -> bytes:
 
 def soak(server: BenchServer, minutes: float) -> dict[str, object]:
     image = sample_image(server)
-    origin = f"http://127.0.0.1:{server.port}"
+    origin = Origin(f"http://127.0.0.1:{server.port}")
     counts = {"runs": 0, "cancelled": 0, "predictions": 0, "sockets": 0, "5xx": 0, "503": 0}
     with httpx.Client(timeout=60) as client:
         for _ in range(3):  # warm the model cache and the first run before measuring

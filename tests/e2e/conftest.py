@@ -6,17 +6,15 @@ browser per session, one fresh browser context per test.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.e2e.server import Server, free_port, stop, wait_ready
+from tests.e2e.server import Server
 from tests.utils.processes import REPO_ROOT
 
 SCREENSHOTS = REPO_ROOT / "test-output" / "e2e"
@@ -51,48 +49,19 @@ def server(tmp_path_factory: pytest.TempPathFactory, vendor_files: None) -> Iter
     """The app under uvicorn on a free port, with a small custom dataset named ``tiny``."""
     from food_vision.datasets.demo import generate_demo
 
-    home = tmp_path_factory.mktemp("e2e-home")
-    data_dir = home / "data"
+    running = Server(tmp_path_factory.mktemp("e2e-home"))
     generate_demo(
-        data_dir / "tiny", train_per_class=24, test_per_class=6, size=64, samples_per_class=1
+        running.data_dir / "tiny",
+        train_per_class=24,
+        test_per_class=6,
+        size=64,
+        samples_per_class=1,
     )
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        FOODVISION_HOME=str(home),
-        FOODVISION_DATA_DIR=str(data_dir),
-        FOODVISION_TRAINER_THREADS="1",
-        FOODVISION_GRACE_SECONDS="5",
-        OMP_NUM_THREADS="1",
-        PYTHONUNBUFFERED="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
-    )
-    env.pop("FOODVISION_TOKEN", None)
-    log = home / "server.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "backend.app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=home,  # not the repository: a developer's .env there must not leak in
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    running = Server(url=f"http://127.0.0.1:{port}", home=home, log=log, process=process)
     try:
-        wait_ready(running)
+        running.start()
         yield running
     finally:
-        stop(process)
+        running.stop()
 
 
 @pytest.fixture(scope="session")

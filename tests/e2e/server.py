@@ -1,31 +1,30 @@
-"""The app under test: a uvicorn subprocess on a free port, and a little client for its API."""
+"""The app under test for the browser, and a little client for its API."""
 
 from __future__ import annotations
 
 import json
-import signal
-import socket
-import subprocess
 import time
-import urllib.error
 import urllib.request
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
+from tests.utils.server import AppServer
+
 ACTIVE = {"queued", "running"}
-READY_TIMEOUT = 60.0
 RUN_END_TIMEOUT = 120.0
+# A one-thread trainer and OpenMP on a busy machine, and a short grace so cancels end soon.
+SETTINGS = {
+    "FOODVISION_TRAINER_THREADS": "1",
+    "FOODVISION_GRACE_SECONDS": "5",
+    "OMP_NUM_THREADS": "1",
+}
 
 
 @dataclass
-class Server:
-    """The running app: its base URL, home folder and log file."""
+class Server(AppServer):
+    """The running app, with the calls the browser tests make around the page."""
 
-    url: str
-    home: Path
-    log: Path
-    process: subprocess.Popen[bytes]
+    settings: dict[str, str] = field(default_factory=lambda: dict(SETTINGS))
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
@@ -40,7 +39,8 @@ class Server:
         return json.loads(raw) if raw else None
 
     def runs(self) -> list[dict[str, Any]]:
-        return self.api("GET", "/api/runs")
+        runs: list[dict[str, Any]] = self.api("GET", "/api/runs")
+        return runs
 
     def wait_idle(self, timeout: float = RUN_END_TIMEOUT) -> list[dict[str, Any]]:
         """Poll the API until no run is queued or running; the runs then."""
@@ -52,43 +52,3 @@ class Server:
             if time.monotonic() > deadline:
                 raise AssertionError(f"a run is still active after {timeout}s: {runs}")
             time.sleep(0.25)
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return "(no server log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(server: Server) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(
-                f"the server exited with {server.process.returncode}:\n{server.log_tail()}"
-            )
-        try:
-            with urllib.request.urlopen(server.url + "/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server was not ready after {READY_TIMEOUT}s:\n{server.log_tail()}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.conftest import ROOT, free_port
+from tests.utils.processes import REPO_ROOT as ROOT
+from tests.utils.server import free_port
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -8,14 +8,13 @@ import time
 import httpx
 import pytest
 
-from tests.integration.conftest import Server, free_port
+from tests.integration.conftest import Server
 from tests.integration.test_server_runs import FINAL, TINY, group_alive
 
 
 @pytest.fixture
 def fresh_server(tiny_home):
-    home, data_dir = tiny_home
-    srv = Server(home, data_dir, free_port())
+    srv = Server(tiny_home)
     srv.start()
     yield srv
     srv.stop(signal.SIGKILL)

@@ -1,1 +1,1 @@
-"""Helpers shared by the tests: a local HTTP server, object factories, process checks."""
+"""Helpers shared by the tests and benchmarks: the app server, local HTTP, factories, processes."""

@@ -69,7 +69,12 @@ def patterned_image(
     fmt: str = "PNG", size: tuple[int, int] = (48, 40), mode: str = "RGB", **params: object
 ) -> bytes:
     """A small image with some structure, encoded as ``fmt``."""
-    colors = {"RGB": (200, 60, 30), "L": 128, "RGBA": (10, 200, 30, 128), "CMYK": (0, 80, 90, 10)}
+    colors: dict[str, int | tuple[int, ...]] = {
+        "RGB": (200, 60, 30),
+        "L": 128,
+        "RGBA": (10, 200, 30, 128),
+        "CMYK": (0, 80, 90, 10),
+    }
     color = colors.get(mode, 100)
     image = Image.new(mode, size, color)
     for x in range(0, size[0], 4):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import collections
 import http.server
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from tests.utils.server import free_port
 
 
 class LocalHTTPServer:
@@ -71,7 +72,5 @@ def serve_files() -> Iterator[LocalHTTPServer]:
 
 
 def closed_port() -> int:
-    """A loopback port with nothing listening on it (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port with nothing listening on it: a connection there is refused."""
+    return free_port()

@@ -1,20 +1,29 @@
-"""Process helpers: running the CLI and checking what is left of a process group."""
+"""Process helpers: running the CLI, stopping a process group and checking what is left of one."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import psutil
 
+from food_vision.process_group import signal_group
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def repo_python_path(env: Mapping[str, str]) -> str:
+    """``env``'s PYTHONPATH with this checkout first, so a child imports the code under test."""
+    return os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
 
 
 def child_env(home: Path, **extra: str) -> dict[str, str]:
@@ -25,7 +34,7 @@ def child_env(home: Path, **extra: str) -> dict[str, str]:
         FOODVISION_DATA_DIR=str(home / "data"),
         PYTHONUNBUFFERED="1",
         OMP_NUM_THREADS="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
+        PYTHONPATH=repo_python_path(env),
     )
     env.update(extra)
     return env
@@ -76,7 +85,7 @@ class LineReader:
 def alive(process: psutil.Process) -> bool:
     """Running code: exists and is not a zombie waiting to be reaped."""
     try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 
@@ -101,3 +110,17 @@ def wait_until_dead(processes: Sequence[psutil.Process], limit: float) -> list[p
         time.sleep(0.05)
         survivors = [p for p in survivors if alive(p)]
     return survivors
+
+
+def stop_group(
+    process: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float = 30
+) -> int:
+    """Send ``sig`` to a process that leads its own session, wait up to ``timeout`` s, then
+    SIGKILL its whole group, so nothing it started there outlives it. Its exit code."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout)
+    signal_group(process.pid, signal.SIGKILL)
+    return process.wait(timeout=10)
