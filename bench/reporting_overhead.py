@@ -19,8 +19,7 @@ from bench.training_throughput import demo_loaders
 from food_vision.bundle import ModelMeta, save_bundle
 from food_vision.engine import EpochResult, StepReport, train
 from food_vision.models import get_architecture
-from food_vision.session import epoch_event, progress_event
-from food_vision.train import Reporter
+from food_vision.reporting import Reporter, epoch_event, progress_event
 
 CPU = torch.device("cpu")
 Batches = list[tuple[Tensor, Tensor]]
