@@ -9,6 +9,7 @@ from starlette.websockets import WebSocketDisconnect
 from backend.app import create_app
 from food_vision.settings import Settings
 from tests.utils.factories import make_model_run, patterned_image
+from tests.utils.server import LOCAL, LOCAL_WS
 
 TOKEN = "s3cret-token-for-tests"
 PROTECTED = ["/api/runs", "/api/datasets", "/api/architectures", "/api/models", "/metrics"]
@@ -16,13 +17,13 @@ PROTECTED = ["/api/runs", "/api/datasets", "/api/architectures", "/api/models", 
 
 @pytest.fixture
 def secured(tmp_path):
-    with TestClient(create_app(Settings(home=tmp_path, token=TOKEN))) as client:
+    with TestClient(create_app(Settings(home=tmp_path, token=TOKEN)), base_url=LOCAL) as client:
         yield client
 
 
 @pytest.fixture
 def open_client(tmp_path):
-    with TestClient(create_app(Settings(home=tmp_path))) as client:
+    with TestClient(create_app(Settings(home=tmp_path)), base_url=LOCAL) as client:
         yield client
 
 
@@ -65,11 +66,11 @@ def test_page_redirects_to_sign_in_then_works_with_the_cookie(secured):
 
 def test_websockets_need_the_token(secured):
     for path in ("/ws", "/api/runs/20261125-000000-abcdef/events"):
-        with pytest.raises(WebSocketDisconnect) as info, secured.websocket_connect(path):
+        with pytest.raises(WebSocketDisconnect) as info, secured.websocket_connect(LOCAL_WS + path):
             pass
         assert info.value.code == 1008
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    with secured.websocket_connect("/ws", headers=headers) as ws:
+    with secured.websocket_connect(f"{LOCAL_WS}/ws", headers=headers) as ws:
         assert 'id="run-panel"' in ws.receive_text()
 
 
@@ -83,7 +84,7 @@ def test_without_a_token_everything_is_open(open_client):
 
 def test_readiness_before_and_after_start_up(tmp_path):
     app = create_app(Settings(home=tmp_path))
-    client = TestClient(app)
+    client = TestClient(app, base_url=LOCAL)
     assert client.get("/readyz").status_code == 503
     with client:
         assert client.get("/readyz").json() == {"status": "ready"}
@@ -101,7 +102,7 @@ def metric(text: str, name: str) -> float:
 
 def test_metrics_move_after_a_prediction_and_with_runs(tmp_path):
     run_id = make_model_run(tmp_path / "runs")
-    with TestClient(create_app(Settings(home=tmp_path))) as client:
+    with TestClient(create_app(Settings(home=tmp_path)), base_url=LOCAL) as client:
         before = client.get("/metrics").text
         assert metric(before, 'foodvision_runs{status="completed"}') == 1
         ok = client.post("/api/predict", files={"file": ("a.png", patterned_image())})

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from backend.app import create_app
 from food_vision.settings import Settings
 from tests.utils.factories import make_model_run, patterned_image
+from tests.utils.server import LOCAL, LOCAL_WS
 
 LIMIT = 64 * 1024
 
@@ -24,7 +25,7 @@ def home(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(home):
     settings = Settings(home=home, max_upload_bytes=LIMIT, batch_window_ms=20)
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings), base_url=LOCAL) as test_client:
         yield test_client
 
 
@@ -38,7 +39,7 @@ def post_image(client, data: bytes, name: str = "photo.png", **fields):
 
 
 def test_no_model_yet_says_so(tmp_path):
-    with TestClient(create_app(Settings(home=tmp_path))) as fresh:
+    with TestClient(create_app(Settings(home=tmp_path)), base_url=LOCAL) as fresh:
         response = post_image(fresh, patterned_image())
     assert response.status_code == 404
     assert "no trained model yet" in response.json()["detail"]
@@ -185,7 +186,7 @@ def test_arbitrary_bytes_never_cause_a_server_error(client, model_id, data):
 def test_a_model_without_metrics_still_renders_everywhere(client, home):
     bare = make_model_run(home / "runs", metrics={})
     assert bare in client.get("/").text
-    with client.websocket_connect("/ws") as ws:
+    with client.websocket_connect(f"{LOCAL_WS}/ws") as ws:
         snapshot = ws.receive_text()
     assert f'value="{bare}"' in snapshot and "test acc \u2013" in snapshot
 
@@ -193,7 +194,7 @@ def test_a_model_without_metrics_still_renders_everywhere(client, home):
 def test_a_burst_beyond_capacity_gets_503_with_retry_after(tmp_path):
     make_model_run(tmp_path / "runs")
     settings = Settings(home=tmp_path, max_pending_predictions=1, max_batch=1, batch_window_ms=300)
-    with TestClient(create_app(settings)) as burst_client:
+    with TestClient(create_app(settings), base_url=LOCAL) as burst_client:
         assert post_image(burst_client, patterned_image()).status_code == 200  # model loaded
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             responses = list(

@@ -18,6 +18,8 @@ import httpx
 from tests.utils.processes import repo_python_path, stop_group
 
 HOST = "127.0.0.1"
+# Base URLs for in-process clients whose Host header the app serves by default.
+LOCAL, LOCAL_WS = f"http://{HOST}", f"ws://{HOST}"
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 
