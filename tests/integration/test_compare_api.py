@@ -20,7 +20,8 @@ def comparing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppSer
         run_id = make_model_run(home / "runs", seed=seed, metrics={"test_acc": acc})
         record = read_run(home / "runs" / run_id)
         assert record is not None
-        changed = record.evolve(config={**record.config, "learning_rate": lr})
+        config = {**record.config, "learning_rate": lr}
+        changed = record.evolve(config=config, metrics={"test_acc": acc})
         write_run(home / "runs" / run_id, changed)
         ids.append(run_id)
     server = AppServer(home)
