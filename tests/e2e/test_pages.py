@@ -115,7 +115,8 @@ def test_two_past_runs_compare_side_by_side(
         expect(page.locator(f"{chart} polyline")).to_have_count(2)
         expect(page.locator(f"{chart} .legend .key")).to_have_count(2)
     epochs_row = detail.locator("tr", has=page.locator("th", has_text="epochs done"))
-    expect(epochs_row.locator("td")).to_have_text([str(n) for n in PAST_EPOCHS])
+    newest_first = [str(n) for n in reversed(PAST_EPOCHS)]  # as Past runs lists them
+    expect(epochs_row.locator("td")).to_have_text(newest_first)
     expect(detail.locator("th.best .badge")).to_have_text("best")
     assert page.url.rstrip("/") == idle_server.url
 
