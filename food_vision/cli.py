@@ -63,6 +63,11 @@ def build_parser() -> tuple[
         "--prepare", metavar="NAME", help="generate or download a named dataset first"
     )
     datasets.set_defaults(handler=_datasets)
+    export = commands.add_parser("export", help="a run's model as a verified ONNX zip")
+    export.add_argument("model", metavar="RUN_ID_OR_DIR", help="run id or run folder")
+    export.add_argument("--format", choices=("onnx",), default="onnx")
+    export.add_argument("--out", type=Path, help="zip to write (default: <run>-onnx.zip here)")
+    export.set_defaults(handler=_export)
     runs = commands.add_parser("runs", help="list training runs")
     runs.set_defaults(handler=_runs)
     return parser, commands
@@ -109,6 +114,30 @@ def resolve_model_folder(model: str) -> Path | None:
         return runs_dir / model
     folder = Path(model).expanduser()
     return folder if folder.is_dir() else None
+
+
+def _export(args: argparse.Namespace) -> int:
+    folder = resolve_model_folder(args.model)
+    if folder is None:
+        return _error(f"no model {args.model!r}: give a run id from 'foodvision runs' or a folder")
+    from food_vision.atomic import atomic_write_bytes
+    from food_vision.bundle import BundleError
+    from food_vision.export_bundle import build_onnx_zip, cached_onnx_zip, read_verification
+    from food_vision.onnx_export import ExportError
+
+    try:
+        built = cached_onnx_zip(folder) or build_onnx_zip(folder, get_settings().resolved_data_dir)
+        out = args.out or Path(f"{folder.name}-{args.format}.zip")
+        atomic_write_bytes(out, built.read_bytes())
+    except (BundleError, ExportError, OSError) as exc:
+        return _error(str(exc))
+    check = read_verification(folder) or {}
+    print(
+        f"{out}: verified on {check.get('source')}: top-1 agreement "
+        f"{check.get('top1_agreement', 0):.0%}, largest logit difference "
+        f"{check.get('max_abs_logit_difference', 0):.2g}"
+    )
+    return 0
 
 
 def _datasets(args: argparse.Namespace) -> int:

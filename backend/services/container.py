@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from backend.services.datasets import DatasetService
+from backend.services.exports import ExportService
 from backend.services.hub import Hub
 from backend.services.inference import InferenceOptions, InferenceService
 from backend.services.metrics import Metrics
@@ -28,6 +29,7 @@ class Services:
     datasets: DatasetService
     inference: InferenceService
     metrics: Metrics
+    exports: ExportService
     ready: bool = False
 
     @classmethod
@@ -59,7 +61,8 @@ class Services:
         metrics.websockets.set_function(lambda: hub.subscriber_count)
         datasets = DatasetService(settings.resolved_data_dir)
         runs = RunService(store, training, datasets)
-        return cls(settings, store, hub, training, runs, datasets, inference, metrics)
+        exports = ExportService(store, settings.resolved_data_dir)
+        return cls(settings, store, hub, training, runs, datasets, inference, metrics, exports)
 
     async def start(self) -> None:
         """Prepare the run store and mark runs left active by an earlier server."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response, status
+from fastapi.responses import FileResponse
 
 from backend.web.deps import RunDep, ServicesDep
-from backend.web.schemas import EpochOut, ErrorOut, RunDetail, RunOut
+from backend.web.schemas import ErrorOut, RunDetail, RunOut
 from food_vision.config import TrainConfig
-from food_vision.numbers import finite_or_none
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut}}
@@ -32,9 +32,7 @@ async def list_runs(services: ServicesDep) -> list[RunOut]:
 
 @router.get("/{run_id}", responses={404: {"model": ErrorOut}})
 async def get_run(run: RunDep, services: ServicesDep) -> RunDetail:
-    view = await services.runs.view(run)
-    history = [EpochOut(**finite_or_none(e.to_dict())) for e in view.epochs]
-    return RunDetail(**RunOut.of(run, view.cancelling).model_dump(), history=history)
+    return RunDetail.of_view(await services.runs.view(run))
 
 
 @router.post("/{run_id}/cancel", status_code=202, responses={404: {"model": ErrorOut}, **CONFLICT})
@@ -42,6 +40,25 @@ async def cancel_run(run: RunDep, services: ServicesDep) -> RunOut:
     """Idempotent: cancelling a run that is stopping or already cancelled answers 202 again."""
     record = await services.runs.cancel(run)
     return RunOut.of(record, cancelling=services.training.is_cancelling(run.id))
+
+
+@router.get(
+    "/{run_id}/export",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "the verified export zip"},
+        404: {"model": ErrorOut},
+        **CONFLICT,
+        422: {"model": ErrorOut, "description": "unknown format, or the export did not verify"},
+    },
+)
+async def export_run(
+    run: RunDep, services: ServicesDep, format: Literal["onnx"] = "onnx"
+) -> FileResponse:
+    """The model as ONNX with labels, preprocessing, a ``predict.py`` and its verification;
+    built (seconds) on first request, then served from the run's cache."""
+    path = await services.exports.onnx(run)
+    return FileResponse(path, media_type="application/zip", filename=f"{run.id}-{format}.zip")
 
 
 @router.delete("/{run_id}", status_code=204, responses={404: {"model": ErrorOut}, **CONFLICT})

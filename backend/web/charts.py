@@ -100,3 +100,21 @@ def run_charts(prefix: str, history: Sequence[EpochEnd]) -> tuple[Chart, Chart]:
         f"{prefix}-acc", "Accuracy", epochs, series("acc"), y_range=(0.0, 1.0), percent=True
     )
     return loss, accuracy
+
+
+def comparison_charts(labelled: Sequence[tuple[str, Sequence[EpochEnd]]]) -> tuple[Chart, Chart]:
+    """Test loss and accuracy of several runs overlaid, one colour (``run-N``) per run."""
+    longest = max((len(history) for _, history in labelled), default=0)
+    epochs = list(range(1, longest + 1))
+
+    def series(metric: str) -> list[tuple[str, str, list[float]]]:
+        return [
+            (label, f"run-{index}", [getattr(e, f"test_{metric}") for e in history])
+            for index, (label, history) in enumerate(labelled)
+        ]
+
+    loss = line_chart("compare-loss", "Test loss", epochs, series("loss"))
+    accuracy = line_chart(
+        "compare-acc", "Test accuracy", epochs, series("acc"), y_range=(0.0, 1.0), percent=True
+    )
+    return loss, accuracy

@@ -9,6 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from backend.services.comparison import ComparisonError
+from backend.services.exports import NoModelError
 from backend.services.inference import ModelNotFoundError, OverloadedError
 from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
 from backend.services.run_store import RunNotFoundError
@@ -17,6 +19,7 @@ from backend.services.training import RunBusyError, RunNotActiveError
 from backend.services.uploads import CannotDecode, NotAnImage, UploadRejected, UploadTooLarge
 from backend.web.uploads import MalformedUpload, NotMultipart
 from food_vision.config import ConfigError
+from food_vision.onnx_export import ExportError
 
 STATUSES: dict[type[Exception], int] = {
     UploadRejected: 400,
@@ -32,6 +35,9 @@ STATUSES: dict[type[Exception], int] = {
     RunNotFoundError: 404,
     RunBusyError: 409,
     RunNotActiveError: 409,
+    NoModelError: 409,
+    ExportError: 422,
+    ComparisonError: 422,
     RunActiveError: 409,
     OverloadedError: 503,
 }

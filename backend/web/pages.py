@@ -90,4 +90,5 @@ async def cancel_from_page(request: Request, run: RunDep, services: ServicesDep)
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 async def run_detail(run: RunDep, services: ServicesDep) -> HTMLResponse:
     view = await services.runs.view(run)
-    return HTMLResponse(render.run_history(view, region="run-detail"))
+    check = await services.exports.verification(run)
+    return HTMLResponse(render.run_history(view, region="run-detail", export_check=check))

@@ -12,8 +12,9 @@ from typing import Any
 
 from fastapi.templating import Jinja2Templates
 
+from backend.services.comparison import Comparison
 from backend.services.run_view import RunView
-from backend.web.charts import run_charts
+from backend.web.charts import comparison_charts, run_charts
 from backend.web.train_form import FORM_FIELDS
 from food_vision.bundle import ModelMeta
 from food_vision.events import EpochEnd, Event, Started
@@ -79,9 +80,31 @@ def run_panel(view: RunView | None, *, oob: bool = False) -> str:
     return render("run_panel", view=view, oob=oob)
 
 
-def run_history(view: RunView | None, *, oob: bool = False, region: str = "run-history") -> str:
+def run_history(
+    view: RunView | None,
+    *,
+    oob: bool = False,
+    region: str = "run-history",
+    export_check: dict[str, Any] | None = None,
+) -> str:
+    """The epoch table and curves; as the run detail, also the export and its verification."""
     charts = run_charts(region, view.epochs) if view is not None and view.epochs else None
-    return render("run_history", view=view, charts=charts, oob=oob, region=region)
+    return render(
+        "run_history",
+        view=view,
+        charts=charts,
+        oob=oob,
+        region=region,
+        export_check=export_check,
+    )
+
+
+def comparison(result: Comparison) -> str:
+    """Several runs side by side, in the run detail's place."""
+    labelled = [
+        (f"{v.id[-6:]} · {v.record.config.get('architecture')}", v.epochs) for v in result.views
+    ]
+    return render("comparison", result=result, charts=comparison_charts(labelled))
 
 
 def runs_list(records: list[RunRecord], *, oob: bool = False) -> str:

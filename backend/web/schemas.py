@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from backend.services.run_view import RunView
+from food_vision.numbers import finite_or_none
 from food_vision.runs import RunRecord
 
 
@@ -42,6 +44,12 @@ class EpochOut(BaseModel):
 
 class RunDetail(RunOut):
     history: list[EpochOut]
+
+    @classmethod
+    def of_view(cls, view: RunView) -> RunDetail:
+        """The run with its epoch history (non-finite figures as null)."""
+        history = [EpochOut(**finite_or_none(e.to_dict())) for e in view.epochs]
+        return cls(**RunOut.of(view.record, view.cancelling).model_dump(), history=history)
 
 
 class ErrorOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,6 +100,42 @@ def test_clicking_a_past_run_shows_its_history(
     # The live panel still shows the newest run.
     expect(page.locator("#run-panel .run-id")).to_have_text(past_runs[-1])
     expect(epoch_rows(page)).to_have_count(PAST_EPOCHS[-1])
+
+
+def test_two_past_runs_compare_side_by_side(
+    page: Page, idle_server: Server, past_runs: list[str]
+) -> None:
+    page.goto("/")
+    for run_id in past_runs:
+        page.get_by_label(f"Compare run {run_id}").check()
+    page.get_by_role("button", name="Compare selected").click()
+    detail = page.locator("#run-detail")
+    expect(detail.locator("h3")).to_have_text("Comparing 2 runs")
+    for chart in ("#compare-loss", "#compare-acc"):
+        expect(page.locator(f"{chart} polyline")).to_have_count(2)
+        expect(page.locator(f"{chart} .legend .key")).to_have_count(2)
+    epochs_row = detail.locator("tr", has=page.locator("th", has_text="epochs done"))
+    newest_first = [str(n) for n in reversed(PAST_EPOCHS)]  # as Past runs lists them
+    expect(epochs_row.locator("td")).to_have_text(newest_first)
+    expect(detail.locator("th.best .badge")).to_have_text("best")
+    assert page.url.rstrip("/") == idle_server.url
+
+
+def test_a_past_run_downloads_its_checked_onnx_export(
+    page: Page, idle_server: Server, past_runs: list[str], tmp_path: Path
+) -> None:
+    page.goto("/")
+    page.locator(f'#runs-list a[href="/runs/{past_runs[-1]}"]').click()
+    link = page.locator("#run-detail").get_by_role("link", name="Download ONNX export")
+    with page.expect_download(timeout=120_000) as info:
+        link.click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    assert saved.name == f"{past_runs[-1]}-onnx.zip"
+    with zipfile.ZipFile(saved) as archive:
+        assert {"model.onnx", "predict.py", "verification.json"} <= set(archive.namelist())
+    page.locator(f'#runs-list a[href="/runs/{past_runs[-1]}"]').click()
+    expect(page.locator("#run-detail .export-check")).to_contain_text("top-1 agreement 100.0%")
 
 
 @pytest.fixture

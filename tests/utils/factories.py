@@ -29,6 +29,7 @@ def make_bundle(
     seed: int = 0,
     input_size: int | None = None,
     metrics: dict[str, float] | None = None,
+    dataset: str = "demo",
 ) -> tuple[nn.Module, ModelMeta]:
     """A randomly initialised (seeded) model saved as a bundle in ``folder``."""
     classes = list(classes or CLASSES)
@@ -43,7 +44,7 @@ def make_bundle(
         std=list(arch.std),
         metrics={"test_acc": 0.5} if metrics is None else metrics,
         epoch=1,
-        dataset="demo",
+        dataset=dataset,
     )
     save_bundle(model, meta, folder)
     return model, meta
