@@ -129,6 +129,18 @@ class Failed(Event):
     detail: StrictStr = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Evaluated(Event):
+    """The test split judged once with the saved model (per-photo details in the run folder)."""
+
+    TYPE: ClassVar[str] = "evaluated"
+    split: StrictStr
+    classes: list[StrictStr]
+    confusion: list[list[StrictInt]]
+    per_class: list[dict[StrictStr, Any]]
+    accuracy: _Number
+
+
 @dataclass(frozen=True)
 class LogLine:
     """A line from the channel that is not a valid event; kept, never fatal."""
@@ -137,7 +149,7 @@ class LogLine:
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.TYPE: cls for cls in (Started, Progress, EpochEnd, Completed, Cancelled, Failed)
+    cls.TYPE: cls for cls in (Started, Progress, EpochEnd, Evaluated, Completed, Cancelled, Failed)
 }
 FINAL_TYPES = frozenset({"completed", "cancelled", "failed"})
 

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from backend.services.datasets import DatasetService
+from backend.services.evaluations import EvaluationService
 from backend.services.exports import ExportService
 from backend.services.hub import Hub
 from backend.services.inference import InferenceOptions, InferenceService
@@ -30,6 +31,7 @@ class Services:
     inference: InferenceService
     metrics: Metrics
     exports: ExportService
+    evaluations: EvaluationService
     ready: bool = False
 
     @classmethod
@@ -62,7 +64,10 @@ class Services:
         datasets = DatasetService(settings.resolved_data_dir)
         runs = RunService(store, training, datasets)
         exports = ExportService(store, settings.resolved_data_dir)
-        return cls(settings, store, hub, training, runs, datasets, inference, metrics, exports)
+        evaluations = EvaluationService(store, settings.resolved_data_dir)
+        return cls(
+            settings, store, hub, training, runs, datasets, inference, metrics, exports, evaluations
+        )
 
     async def start(self) -> None:
         """Prepare the run store and mark runs left active by an earlier server."""

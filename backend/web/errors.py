@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from backend.services.comparison import ComparisonError
+from backend.services.evaluations import NoEvaluationError
 from backend.services.exports import NoModelError
 from backend.services.inference import ModelNotFoundError, OverloadedError
 from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
@@ -19,6 +20,7 @@ from backend.services.training import RunBusyError, RunNotActiveError
 from backend.services.uploads import CannotDecode, NotAnImage, UploadRejected, UploadTooLarge
 from backend.web.uploads import MalformedUpload, NotMultipart
 from food_vision.config import ConfigError
+from food_vision.evaluation_data import EvaluationError
 from food_vision.onnx_export import ExportError
 
 STATUSES: dict[type[Exception], int] = {
@@ -38,6 +40,8 @@ STATUSES: dict[type[Exception], int] = {
     NoModelError: 409,
     ExportError: 422,
     ComparisonError: 422,
+    EvaluationError: 422,
+    NoEvaluationError: 404,
     RunActiveError: 409,
     OverloadedError: 503,
 }

@@ -91,4 +91,11 @@ async def cancel_from_page(request: Request, run: RunDep, services: ServicesDep)
 async def run_detail(run: RunDep, services: ServicesDep) -> HTMLResponse:
     view = await services.runs.view(run)
     check = await services.exports.verification(run)
-    return HTMLResponse(render.run_history(view, region="run-detail", export_check=check))
+    found = await services.evaluations.find(run)
+    can_evaluate = run.has_model and not run.status.is_active
+    evaluation = render.evaluation(run.id, found, can_evaluate=can_evaluate)
+    return HTMLResponse(
+        render.run_history(
+            view, region="run-detail", export_check=check, evaluation_html=evaluation
+        )
+    )

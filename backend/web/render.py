@@ -11,12 +11,14 @@ import math
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from backend.services.comparison import Comparison
 from backend.services.run_view import RunView
 from backend.web.charts import comparison_charts, run_charts
 from backend.web.train_form import FORM_FIELDS
 from food_vision.bundle import ModelMeta
+from food_vision.evaluation import most_confused
 from food_vision.events import EpochEnd, Event, Started
 from food_vision.models import ARCHITECTURES
 from food_vision.numbers import is_finite_number
@@ -86,8 +88,9 @@ def run_history(
     oob: bool = False,
     region: str = "run-history",
     export_check: dict[str, Any] | None = None,
+    evaluation_html: str = "",
 ) -> str:
-    """The epoch table and curves; as the run detail, also the export and its verification."""
+    """The epoch table and curves; as the run detail, also the export and the evaluation."""
     charts = run_charts(region, view.epochs) if view is not None and view.epochs else None
     return render(
         "run_history",
@@ -96,7 +99,35 @@ def run_history(
         oob=oob,
         region=region,
         export_check=export_check,
+        evaluation_html=Markup(evaluation_html),
     )
+
+
+def evaluation(
+    run_id: str,
+    found: dict[str, Any] | None,
+    *,
+    can_evaluate: bool = False,
+    error: str | None = None,
+) -> str:
+    """The confusion grid (cells open their photos), per-class scores and the most confused
+    pairs; or why there is none yet, with a button that makes one."""
+    heat = heat_levels(found["confusion"]) if found else []
+    confused = most_confused(found) if found else []
+    return render(
+        "evaluation",
+        run_id=run_id,
+        evaluation=found,
+        heat=heat,
+        confused=confused,
+        can_evaluate=can_evaluate,
+        error=error,
+    )
+
+
+def heat_levels(confusion: list[list[int]]) -> list[list[int]]:
+    """Each cell's share of its row in six steps (0-5), for the heat map's colour classes."""
+    return [[round(5 * count / (sum(row) or 1)) for count in row] for row in confusion]
 
 
 def comparison(result: Comparison) -> str:

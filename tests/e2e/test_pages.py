@@ -138,6 +138,28 @@ def test_a_past_run_downloads_its_checked_onnx_export(
     expect(page.locator("#run-detail .export-check")).to_contain_text("top-1 agreement 100.0%")
 
 
+def test_the_confusion_grid_opens_the_photos_of_a_cell(
+    page: Page, idle_server: Server, past_runs: list[str]
+) -> None:
+    page.goto("/")
+    page.locator(f'#runs-list a[href="/runs/{past_runs[0]}"]').click()
+    evaluation = page.locator("#evaluation")
+    button = evaluation.get_by_role("button", name="Evaluate on the test photos")
+    if button.count():  # trained before evaluations were made at the end of a run
+        button.click()
+    grid = evaluation.locator("table.confusion")
+    expect(grid).to_be_visible(timeout=120_000)
+    first_cell = grid.locator("button.cell").first
+    label = first_cell.get_attribute("aria-label") or ""
+    count = int(label.split()[0])
+    first_cell.click()
+    photos = page.locator("#evaluation-cell img")
+    expect(photos).to_have_count(count)
+    expect(page.locator("#evaluation-cell h5")).to_contain_text("predicted as")
+    loaded = photos.first.evaluate("(img) => img.complete && img.naturalWidth > 0")
+    assert loaded, "the cell's first photo did not load"
+
+
 @pytest.fixture
 def phone(browser: Browser, idle_server: Server) -> Iterator[BrowserContext]:
     ctx = browser.new_context(
