@@ -16,6 +16,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from food_vision.models import ARCHITECTURES, DEFAULT_ARCHITECTURE, get_architecture
+from food_vision.tensorboard_log import require_tensorboard
 
 MAX_SEED = 2**32 - 1
 
@@ -94,6 +95,12 @@ class TrainConfig(BaseModel):
     dry_run: bool = Field(
         False, title="Quick check", description="one batch per epoch, to check a set-up fast"
     )
+    tensorboard: bool | None = Field(
+        None,
+        title="TensorBoard scalars",
+        description="write TensorBoard scalars into the run folder (default: the server's "
+        "FOODVISION_TENSORBOARD setting)",
+    )
 
     @field_validator("dataset")
     @classmethod
@@ -113,6 +120,13 @@ class TrainConfig(BaseModel):
         arch = ARCHITECTURES.get(info.data.get("architecture", ""))
         if value and arch is not None and not arch.has_pretrained:
             raise ValueError(f"{arch.name} has no pretrained weights")
+        return value
+
+    @field_validator("tensorboard")
+    @classmethod
+    def _tensorboard_installed(cls, value: bool | None) -> bool | None:
+        if value:
+            require_tensorboard()
         return value
 
     @classmethod

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     max_batch: int = Field(16, ge=1, le=256, description="largest micro-batch")
     max_pending_predictions: int = Field(64, ge=1, le=10_000, description="queue before 503")
     trainer_workers: int | None = Field(None, ge=0, le=16, description="data loader workers")
+    tensorboard: bool = Field(False, description="TensorBoard scalars for runs that do not say")
 
     @field_validator("host")
     @classmethod

@@ -59,6 +59,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "foodvision train") -> i
         check_options(options)
         out.mkdir(parents=True, exist_ok=True)
         reporter.start_record(config.to_dict())
+        if config.tensorboard or (config.tensorboard is None and get_settings().tensorboard):
+            from food_vision.tensorboard_log import tensorboard_listener
+
+            reporter.listen(tensorboard_listener(out, config.learning_rate))
         if channel is None and sys.stderr.isatty():
             from food_vision.terminal import terminal_progress
 
