@@ -85,9 +85,9 @@ image: engine
 image-test: image $(STAMP)
 	FOODVISION_IMAGE=$(IMAGE) CONTAINER_ENGINE=$(ENGINE) $(PY) -m pytest -p no:cacheprovider tests/container
 
-# Every wheel the image needs (torch from TORCH_INDEX, CPU by default; TORCH_INDEX= for only the
-# environment's own index) and the htmx tarballs, for an air-gapped `make image`.
+# Every wheel the image needs, binary only so the image compiles nothing (torch from TORCH_INDEX,
+# CPU by default; TORCH_INDEX= for the environment's own index alone), and the htmx tarballs.
 wheelhouse: $(STAMP)
-	$(PY) -m pip download --dest $(or $(WHEELHOUSE),wheelhouse) \
+	$(PY) -m pip download --only-binary :all: --dest $(or $(WHEELHOUSE),wheelhouse) \
 	  $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) . "setuptools>=68"
 	$(PY) -m frontend.vendor --pack-into $(or $(WHEELHOUSE),wheelhouse)
