@@ -80,6 +80,8 @@ engine:
 	@test -n "$(ENGINE)" || { echo "neither docker nor podman answers: install one, or set ENGINE"; exit 1; }
 
 image: engine
+	@test -z "$(WHEELHOUSE)" || test -d "./$(WHEELHOUSE)" || { echo "WHEELHOUSE=$(WHEELHOUSE) \
+	is no folder inside this checkout (the build context): make wheelhouse fills ./wheelhouse"; exit 1; }
 	$(ENGINE) build $(IMAGE_BUILD_FLAGS) -t $(IMAGE) .
 
 image-test: image $(STAMP)
