@@ -85,7 +85,7 @@ image: engine
 	$(ENGINE) build $(IMAGE_BUILD_FLAGS) -t $(IMAGE) .
 
 image-test: image $(STAMP)
-	FOODVISION_IMAGE=$(IMAGE) CONTAINER_ENGINE=$(ENGINE) $(PY) -m pytest -p no:cacheprovider tests/container
+	FOODVISION_IMAGE=$(IMAGE) CONTAINER_ENGINE=$(ENGINE) $(PY) -m pytest -v -p no:cacheprovider tests/container
 
 # Every wheel the image needs, binary only so the image compiles nothing (torch from TORCH_INDEX,
 # CPU by default; TORCH_INDEX= for the environment's own index alone), and the htmx tarballs.
