@@ -59,3 +59,37 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) bench/run_all.py
+
+# Container image with docker or podman, whichever answers (or ENGINE=...). Air-gapped:
+# `make wheelhouse` where the package indexes are reachable, then
+# `make image BASE_IMAGE=<a local python:3.11 image> WHEELHOUSE=wheelhouse` builds with no network.
+# `make image-test` builds, then smoke-tests a running container (tests/container/README.md).
+.PHONY: image image-test wheelhouse engine
+IMAGE ?= foodvision
+ENGINE ?= $(shell for engine in docker podman; do \
+	$$engine info >/dev/null 2>&1 && { echo $$engine; break; }; done)
+BASE_IMAGE ?=
+WHEELHOUSE ?=
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+IMAGE_BUILD_FLAGS = $(if $(filter podman,$(ENGINE)),--format docker) \
+	$(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
+	$(if $(WHEELHOUSE),--network none --build-arg WHEELHOUSE=$(WHEELHOUSE)) \
+	--build-arg TORCH_INDEX=$(TORCH_INDEX)
+
+engine:
+	@test -n "$(ENGINE)" || { echo "neither docker nor podman answers: install one, or set ENGINE"; exit 1; }
+
+image: engine
+	@test -z "$(WHEELHOUSE)" || test -d "./$(WHEELHOUSE)" || { echo "WHEELHOUSE=$(WHEELHOUSE) \
+	is no folder inside this checkout (the build context): make wheelhouse fills ./wheelhouse"; exit 1; }
+	$(ENGINE) build $(IMAGE_BUILD_FLAGS) -t $(IMAGE) .
+
+image-test: image $(STAMP)
+	FOODVISION_IMAGE=$(IMAGE) CONTAINER_ENGINE=$(ENGINE) $(PY) -m pytest -v -p no:cacheprovider tests/container
+
+# Every wheel the image needs, binary only so the image compiles nothing (torch from TORCH_INDEX,
+# CPU by default; TORCH_INDEX= for the environment's own index alone), and the htmx tarballs.
+wheelhouse: $(STAMP)
+	$(PY) -m pip download --only-binary :all: --dest $(or $(WHEELHOUSE),wheelhouse) \
+	  $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) . "setuptools>=68"
+	$(PY) -m frontend.vendor --pack-into $(or $(WHEELHOUSE),wheelhouse)

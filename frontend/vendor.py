@@ -1,11 +1,13 @@
 """The pinned front-end libraries: fetched from the npm registry, checked by their SRI hash.
 
 ``python -m frontend.vendor`` copies them into ``frontend/static/vendor/`` (ignored by git) so
-the page works offline; without them the page loads the same files from a CDN with SRI.
+the page works offline; without them the page loads the same files from a CDN with SRI. An
+air-gapped image build takes them from tarballs saved beforehand (``--pack-into``, ``--from``).
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import json
@@ -14,6 +16,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,35 +57,118 @@ def is_verified(item: VendorFile) -> bool:
     return path.is_file() and integrity_of(path.read_bytes()) == item.integrity
 
 
-def fetch(item: VendorFile) -> None:
-    """``npm pack`` the pinned version, check the file's hash, then move it into place."""
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = f"{item.package}@{item.version}"
+class VendorError(RuntimeError):
+    """A pinned file that cannot be had: said in one line, for the person running the set-up."""
+
+
+def tarball_name(item: VendorFile) -> str:
+    """The file name ``npm pack`` gives a package's tarball (``@scope/name`` -> ``scope-name``)."""
+    return f"{item.package.lstrip('@').replace('/', '-')}-{item.version}.tgz"
+
+
+def pack(item: VendorFile, folder: Path) -> Path:
+    """``npm pack`` the pinned version from the npm registry into ``folder``."""
+    spec = f"{item.package}@{item.version}"
+    try:
         subprocess.run(
-            ["npm", "pack", spec, "--silent", "--pack-destination", tmp],
+            ["npm", "pack", spec, "--silent", "--pack-destination", str(folder)],
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        (tarball,) = Path(tmp).glob("*.tgz")
+    except FileNotFoundError:
+        raise VendorError("npm is not installed: it fetches the pinned front-end files") from None
+    except subprocess.CalledProcessError as exc:
+        raise VendorError(f"npm pack {spec} failed with exit status {exc.returncode}") from None
+    return folder / tarball_name(item)
+
+
+def read_pinned(item: VendorFile, tarball: Path) -> bytes:
+    """The pinned file out of ``tarball``, refused unless it matches its integrity hash."""
+    if not tarball.is_file():
+        raise VendorError(f"{tarball} is missing (`make wheelhouse` saves it there)")
+    try:
         with tarfile.open(tarball) as archive:
             member = archive.extractfile(f"package/{item.path}")
-            if member is None:
-                raise RuntimeError(f"{spec} has no {item.path}")
-            data = member.read()
+            data = member.read() if member is not None else None
+    except (tarfile.TarError, KeyError, OSError, EOFError, zlib.error):
+        data = None
+    if data is None:
+        raise VendorError(f"{tarball} is not an npm package holding {item.path}")
     if integrity_of(data) != item.integrity:
-        raise RuntimeError(f"{spec}/{item.path} does not match its pinned integrity hash")
+        raise VendorError(f"{tarball}: {item.path} does not match its pinned integrity hash")
+    return data
+
+
+def install(item: VendorFile, tarball: Path) -> None:
+    """Check the pinned file in ``tarball``, then move it into place."""
+    data = read_pinned(item, tarball)
     VENDOR_DIR.mkdir(parents=True, exist_ok=True)
     staged = item.local_path.with_suffix(".tmp")
     staged.write_bytes(data)
     shutil.move(staged, item.local_path)
 
 
-def main() -> int:
+def fetch(item: VendorFile, tarballs: Path | None = None) -> None:
+    """From the npm registry, or from ``tarballs`` (a folder of saved ones) when offline."""
+    if tarballs is not None:
+        install(item, tarballs / tarball_name(item))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        install(item, pack(item, Path(tmp)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m frontend.vendor",
+        description="Copy the pinned htmx files into frontend/static/vendor/, checked by hash.",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--from",
+        dest="tarballs",
+        type=Path,
+        metavar="DIR",
+        help="offline: take the npm tarballs from DIR (as --pack-into saved them)",
+    )
+    source.add_argument(
+        "--pack-into",
+        type=Path,
+        metavar="DIR",
+        help="save the pinned npm tarballs into DIR for an offline build, then stop",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.pack_into is not None:
+            _pack_all(args.pack_into)
+            return 0
+        _install_all(args.tarballs)
+    except VendorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _install_all(tarballs: Path | None) -> None:
+    if tarballs is not None and not tarballs.is_dir():
+        raise VendorError(f"{tarballs} is not a folder")
     for item in pinned():
         if not is_verified(item):
-            fetch(item)
-        print(f"{item.package}@{item.version} -> {item.local_path.relative_to(FRONTEND.parent)}")
-    return 0
+            fetch(item, tarballs)
+        print(f"{item.package}@{item.version} -> {item.local_path}")
+
+
+def _pack_all(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise VendorError(f"{folder} is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in pinned():
+        tarball = pack(item, folder)
+        read_pinned(item, tarball)
+        print(f"{item.package}@{item.version} -> {tarball}")
 
 
 if __name__ == "__main__":

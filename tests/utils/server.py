@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,22 @@ def app_env(home: Path, **settings: str) -> dict[str, str]:
     )
     env.update(settings)
     return env
+
+
+def wait_until_ready(
+    url: str, gone: Callable[[], str | None], timeout: float, log: Callable[[], str]
+) -> None:
+    """Poll ``url``/readyz until it answers 200. ``gone()`` says why the server can no longer
+    answer (None while it runs); either failure raises with ``log()`` attached."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if reason := gone():
+            raise RuntimeError(f"{reason}:\n{log()}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"the server was not ready after {timeout:.0f} s:\n{log()}")
 
 
 @dataclass
@@ -94,16 +111,11 @@ class AppServer:
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
         assert self.process is not None, "the server was not started"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                raise RuntimeError(f"the server exited with {code}:\n{self.log_tail()}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"the server was not ready after {timeout:.0f} s:\n{self.log_tail()}")
+        wait_until_ready(self.url, self._gone, timeout, self.log_tail)
+
+    def _gone(self) -> str | None:
+        code = self.process.poll() if self.process is not None else "never started"
+        return None if code is None else f"the server exited with {code}"
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT) -> int | None:
         """Send ``sig``, wait up to ``timeout`` s, then SIGKILL the server's group; its exit
