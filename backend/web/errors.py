@@ -15,6 +15,7 @@ from backend.services.run_store import RunNotFoundError
 from backend.services.runs import RunActiveError
 from backend.services.training import RunBusyError, RunNotActiveError
 from backend.services.uploads import CannotDecode, NotAnImage, UploadRejected, UploadTooLarge
+from backend.web.body_guard import BodyTimeout
 from backend.web.uploads import MalformedUpload, NotMultipart
 from food_vision.config import ConfigError
 
@@ -34,6 +35,7 @@ STATUSES: dict[type[Exception], int] = {
     RunNotActiveError: 409,
     RunActiveError: 409,
     OverloadedError: 503,
+    BodyTimeout: 408,
 }
 HANDLED = tuple(STATUSES)
 RETRY_AFTER_SECONDS = "1"

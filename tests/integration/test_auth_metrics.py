@@ -9,6 +9,7 @@ from starlette.websockets import WebSocketDisconnect
 from backend.app import create_app
 from food_vision.settings import Settings
 from tests.utils.factories import make_model_run, patterned_image
+from tests.utils.server import TEST_CLIENT_HOSTS
 
 TOKEN = "s3cret-token-for-tests"
 PROTECTED = ["/api/runs", "/api/datasets", "/api/architectures", "/api/models", "/metrics"]
@@ -16,13 +17,15 @@ PROTECTED = ["/api/runs", "/api/datasets", "/api/architectures", "/api/models", 
 
 @pytest.fixture
 def secured(tmp_path):
-    with TestClient(create_app(Settings(home=tmp_path, token=TOKEN))) as client:
+    with TestClient(
+        create_app(Settings(home=tmp_path, token=TOKEN, allowed_hosts=TEST_CLIENT_HOSTS))
+    ) as client:
         yield client
 
 
 @pytest.fixture
 def open_client(tmp_path):
-    with TestClient(create_app(Settings(home=tmp_path))) as client:
+    with TestClient(create_app(Settings(home=tmp_path, allowed_hosts=TEST_CLIENT_HOSTS))) as client:
         yield client
 
 
@@ -82,7 +85,7 @@ def test_without_a_token_everything_is_open(open_client):
 
 
 def test_readiness_before_and_after_start_up(tmp_path):
-    app = create_app(Settings(home=tmp_path))
+    app = create_app(Settings(home=tmp_path, allowed_hosts=TEST_CLIENT_HOSTS))
     client = TestClient(app)
     assert client.get("/readyz").status_code == 503
     with client:
@@ -101,7 +104,7 @@ def metric(text: str, name: str) -> float:
 
 def test_metrics_move_after_a_prediction_and_with_runs(tmp_path):
     run_id = make_model_run(tmp_path / "runs")
-    with TestClient(create_app(Settings(home=tmp_path))) as client:
+    with TestClient(create_app(Settings(home=tmp_path, allowed_hosts=TEST_CLIENT_HOSTS))) as client:
         before = client.get("/metrics").text
         assert metric(before, 'foodvision_runs{status="completed"}') == 1
         ok = client.post("/api/predict", files={"file": ("a.png", patterned_image())})

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from backend.app import create_app
 from food_vision.settings import Settings
 from tests.utils.factories import make_model_run, patterned_image
+from tests.utils.server import TEST_CLIENT_HOSTS
 
 LIMIT = 64 * 1024
 
@@ -23,7 +24,9 @@ def home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(home):
-    settings = Settings(home=home, max_upload_bytes=LIMIT, batch_window_ms=20)
+    settings = Settings(
+        home=home, allowed_hosts=TEST_CLIENT_HOSTS, max_upload_bytes=LIMIT, batch_window_ms=20
+    )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -38,7 +41,7 @@ def post_image(client, data: bytes, name: str = "photo.png", **fields):
 
 
 def test_no_model_yet_says_so(tmp_path):
-    with TestClient(create_app(Settings(home=tmp_path))) as fresh:
+    with TestClient(create_app(Settings(home=tmp_path, allowed_hosts=TEST_CLIENT_HOSTS))) as fresh:
         response = post_image(fresh, patterned_image())
     assert response.status_code == 404
     assert "no trained model yet" in response.json()["detail"]
@@ -192,7 +195,13 @@ def test_a_model_without_metrics_still_renders_everywhere(client, home):
 
 def test_a_burst_beyond_capacity_gets_503_with_retry_after(tmp_path):
     make_model_run(tmp_path / "runs")
-    settings = Settings(home=tmp_path, max_pending_predictions=1, max_batch=1, batch_window_ms=300)
+    settings = Settings(
+        home=tmp_path,
+        allowed_hosts=TEST_CLIENT_HOSTS,
+        max_pending_predictions=1,
+        max_batch=1,
+        batch_window_ms=300,
+    )
     with TestClient(create_app(settings)) as burst_client:
         assert post_image(burst_client, patterned_image()).status_code == 200  # model loaded
         with concurrent.futures.ThreadPoolExecutor(8) as pool:

@@ -19,6 +19,8 @@ import httpx
 from tests.utils.processes import repo_python_path, stop_group
 
 HOST = "127.0.0.1"
+# Starlette's in-process TestClient names itself ``testserver`` (WebSockets included).
+TEST_CLIENT_HOSTS = ["testserver"]
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 
