@@ -76,4 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+def __getattr__(name: str) -> FastAPI:
+    """``uvicorn backend.app:app`` builds the app when it asks for it, so importing this module
+    reads no settings (``foodvision serve`` reports a bad one as an error, not a traceback)."""
+    if name == "app":
+        return create_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,7 +21,10 @@ def serve(host: str | None = None, port: int | None = None) -> int:
     try:
         settings = _with_address(get_settings(), host, port)
     except ValidationError as exc:
-        print(f"error: {exc.errors()[0]['msg']}", file=sys.stderr)
+        error = exc.errors()[0]
+        names = ", ".join(f"FOODVISION_{str(part).upper()}" for part in error["loc"])
+        print(f"error: {names}: {error['msg']}" if names else f"error: {error['msg']}",
+              file=sys.stderr)  # fmt: skip
         return 2
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt="%Y-%m-%dT%H:%M:%S")
     if not is_loopback(settings.host) and not settings.token:
