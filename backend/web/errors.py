@@ -9,7 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from backend.services.inference import ModelNotFoundError, OverloadedError
+from backend.services.inference import ModelNotFoundError
+from backend.services.micro_batch import OverloadedError
 from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
 from backend.services.run_store import RunNotFoundError
 from backend.services.runs import RunActiveError
