@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,13 +23,23 @@ from backend.web import (
     predict,
     ws,
 )
+from backend.web.body_guard import RequestBodyGuard
+from backend.web.headers import SecurityHeadersMiddleware
 from backend.web.hosts import HostAllowlistMiddleware
+from backend.web.page_feed import PageFeed
 from backend.web.security import CrossSiteMiddleware, TokenAuthMiddleware
 from food_vision import __version__
 from food_vision.settings import Settings, get_settings
 from frontend.vendor import FRONTEND
 
 log = logging.getLogger("foodvision.server")
+LINGER_UPLOADS = 4  # after an early refusal, up to this many upload limits are read and dropped
+
+
+def docs_paths(app: FastAPI) -> frozenset[str]:
+    """FastAPI's documentation pages, which get their own Content-Security-Policy."""
+    paths = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    return frozenset(path for path in paths if path)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,10 +50,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = Services.create(settings)
         app.state.services = services
         await services.start()
+        app.state.page_feed = feed = PageFeed(services)
+        feed_task = asyncio.create_task(feed.run())
         log.info("FoodVision ready: run store %s", settings.runs_dir.resolve())
         try:
             yield
         finally:
+            feed_task.cancel()
             await services.stop()
 
     app = FastAPI(
@@ -51,11 +65,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Train image classifiers, watch them learn live, and use them.",
         lifespan=lifespan,
     )
-    # The last added runs first: the Host check, then the token, then cross-site refusal.
+    # The last added runs first: response headers, the body's time limit and lingering read
+    # (so every refusal below reaches the client), the Host check, the token, cross-site.
     app.add_middleware(CrossSiteMiddleware)
     if settings.token:
         app.add_middleware(TokenAuthMiddleware, token=settings.token)
     app.add_middleware(HostAllowlistMiddleware, names=settings.served_hosts)
+    app.add_middleware(
+        RequestBodyGuard,
+        timeout=settings.body_timeout_seconds,
+        linger_bytes=LINGER_UPLOADS * settings.max_upload_bytes,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs_paths(app))
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static")
@@ -65,4 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+def __getattr__(name: str) -> FastAPI:
+    """``uvicorn backend.app:app`` builds the app when it asks for it, so importing this module
+    reads no settings (``foodvision serve`` reports a bad one as an error, not a traceback)."""
+    if name == "app":
+        return create_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""``foodvision serve``: uvicorn with one worker on the configured address."""
+"""``foodvision serve``: uvicorn with one worker on the configured address, a deadline for
+request headers, stalled WebSockets dropped and a cap on open connections."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from backend.app import create_app
+from backend.connection_guards import StalledSocketProtocol, with_header_timeout
 from food_vision.settings import Settings, get_settings, is_loopback
 
 log = logging.getLogger("foodvision.server")
@@ -19,7 +21,10 @@ def serve(host: str | None = None, port: int | None = None) -> int:
     try:
         settings = _with_address(get_settings(), host, port)
     except ValidationError as exc:
-        print(f"error: {exc.errors()[0]['msg']}", file=sys.stderr)
+        error = exc.errors()[0]
+        names = ", ".join(f"FOODVISION_{str(part).upper()}" for part in error["loc"])
+        print(f"error: {names}: {error['msg']}" if names else f"error: {error['msg']}",
+              file=sys.stderr)  # fmt: skip
         return 2
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt="%Y-%m-%dT%H:%M:%S")
     if not is_loopback(settings.host) and not settings.token:
@@ -30,7 +35,19 @@ def serve(host: str | None = None, port: int | None = None) -> int:
     log.info("FoodVision on http://%s:%s/ (Ctrl-C to stop)", settings.host, settings.port)
     log.info("answering to the host names %s", ", ".join(settings.served_hosts))
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, workers=1, log_level="info")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        workers=1,
+        log_level="info",
+        http=with_header_timeout(settings.header_timeout_seconds),
+        ws=StalledSocketProtocol,
+        # A page that answers no ping within the send timeout is dropped like a stalled one.
+        ws_ping_interval=settings.send_timeout_seconds,
+        ws_ping_timeout=settings.send_timeout_seconds,
+        limit_concurrency=settings.max_connections,
+    )
     return 0
 
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -35,8 +36,8 @@ GRACE_SECONDS = 10.0  # the server's default; this benchmark does not change it
 BATCH_SIZE = 8
 
 
-def run(quick: bool) -> list[Row]:
-    per_class, epochs, pairs = (16, 2, 1) if quick else (32, 2, 3)
+def run(args: argparse.Namespace) -> list[Row]:
+    per_class, epochs, pairs = (16, 2, 1) if args.quick else (32, 2, 3)
     threads = trainer_threads()
 
     def prepare(server: BenchServer) -> None:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -27,8 +28,8 @@ from bench.workload import make_data, run_config, trainer_threads
 POLL_INTERVAL_MS = 3000.0
 
 
-def run(quick: bool) -> list[Row]:
-    per_class, epochs, requests = (16, 3, 100) if quick else (32, 5, 300)
+def run(args: argparse.Namespace) -> list[Row]:
+    per_class, epochs, requests = (16, 3, 100) if args.quick else (32, 5, 300)
 
     def prepare(server: BenchServer) -> None:
         make_data(server.data_dir, train_per_class=per_class, test_per_class=4)

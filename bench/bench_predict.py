@@ -1,228 +1,256 @@
-"""Prediction: HTTP throughput against the model's own ceiling, warm latency against the
-origin's per-request approach, and what a prediction burst does to the health check.
-
-One tinyvgg model, one machine, one run. Inference in the server uses one torch thread
+"""Prediction as people use it: photos at camera size (1 to 3 MP JPEGs, ``bench/photos.py``)
+sent to the default model (EfficientNet-Lite0, 224 px) and to tinyvgg (64 px), both randomly
+initialised (a trained model costs the same). The server's inference uses one torch thread
 (``FOODVISION_SERVER_THREADS`` default); the in-process baselines use the same.
 
-(a) predictions/s over HTTP at concurrency 1, 4, 16 (threads, one httpx client each, multipart
-    POSTs to ``/api/predict``) / images/s of ``Predictor.probabilities`` on batches of 16
-    preprocessed tensors in this process (the ceiling: no decoding, no HTTP).
-(b) origin p50 / ours p50 for one warm request: the origin rebuilt the model, loaded its
-    weights from disk, predicted and rendered a matplotlib figure (image, label as title) to
-    PNG for every request; reproduced here in-process (no HTTP, which flatters it).
-(c) p99 of ``GET /healthz`` during a 16-way prediction burst / p99 idle.
+(a) P2: predictions/s over HTTP at concurrency 16 (tinyvgg also at 1 and 4; threads with one
+    httpx client each) / images/s of the bare batched forward pass in this process (batches
+    of 16 preprocessed tensors: no decoding, no HTTP).
+(b) P3: p50 of one warm request over HTTP with the default model / the origin's per-request
+    path in this process with the same model: rebuild it, load its weights, predict, render a
+    matplotlib figure (photo, label as title) to PNG (no HTTP, which flatters the origin).
+    Also ours / the bare forward pass of one image: what the server adds to the model.
+(c) P1: p99 of ``GET /healthz`` during a 16-way prediction burst with the default model, and
+    during a training run plus 4 concurrent predictions, / p99 idle (half measured before,
+    half after). The predictions come from another process (``bench/load.py``).
 """
 
 from __future__ import annotations
 
-import io
+import argparse
 import sys
-import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and tests.*
 
+from bench.event_watcher import EventWatcher
 from bench.harness import bench_main, log
+from bench.load import Payload, burst, post_predict
+from bench.origin import origin_predict
+from bench.photos import make_photos
 from bench.table import Row
 from bench.temp_server import BenchServer, bench_server
 from bench.timing import median, percentile, sequential_latencies
-from bench.workload import DATASET, make_data
+from bench.workload import DATASET, make_data, run_config
 from tests.utils.factories import make_model_run
 
 SERVER_THREADS = 1
-CONCURRENCY = (1, 4, 16)
 BATCH = 16
-Payload = tuple[str, bytes]  # file name, image bytes
+PHOTOS = 12
 
 
-def run(quick: bool) -> list[Row]:
+@dataclass(frozen=True)
+class Served:
+    """A model in the server's run store."""
+
+    architecture: str
+    label: str
+    run_id: str = ""
+
+
+DEFAULT = Served("efficientnet_lite0", "EfficientNet-Lite0 224 px")
+TINY = Served("tinyvgg", "tinyvgg 64 px")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    default_requests: int
+    tiny_requests: int
+    forward_batches: int
+    warm_samples: int
+    health_requests: int
+
+
+FULL = Sizes(80, 240, 6, 30, 300)
+QUICK = Sizes(32, 64, 3, 10, 100)
+
+
+def run(args: argparse.Namespace) -> list[Row]:
     import torch
 
     torch.set_num_threads(SERVER_THREADS)
-    requests, latency_samples, health_requests = (64, 30, 100) if quick else (240, 100, 300)
-    state: dict[str, str] = {}
+    sizes = QUICK if args.quick else FULL
+    models: dict[str, Served] = {}
 
     def prepare(server: BenchServer) -> None:
-        make_data(server.data_dir, train_per_class=2, test_per_class=4)
-        state["model"] = make_model_run(server.runs_dir)
+        make_data(server.data_dir, train_per_class=16, test_per_class=4)
+        for model in (DEFAULT, TINY):
+            run_id = make_model_run(server.runs_dir, architecture=model.architecture)
+            models[model.architecture] = Served(model.architecture, model.label, run_id)
 
-    with bench_server("predict", prepare=prepare, FOODVISION_SERVER_THREADS="1") as server:
-        model = state["model"]
-        images = sorted((server.data_dir / DATASET / "test").rglob("*.*"))
-        payloads = [(path.name, path.read_bytes()) for path in images]
-        ceiling = forward_ceiling(server.runs_dir / model, images, batches=12 if quick else 40)
-        rows = throughput(server, model, payloads, ceiling, requests)
-        rows.append(warm_latency(server, model, images[0], payloads[0], latency_samples))
-        rows += health_under_burst(server, model, payloads, health_requests)
+    settings = {"FOODVISION_SERVER_THREADS": str(SERVER_THREADS)}
+    with bench_server("predict", prepare=prepare, **settings) as server:
+        source = args.photos or server.data_dir / DATASET
+        photos = make_photos(source, PHOTOS)
+        megabytes = sum(len(data) for _, data in photos) / len(photos) / 1e6
+        log(f"{len(photos)} photos from {source}, {megabytes:.2f} MB on average")
+        default, tiny = models[DEFAULT.architecture], models[TINY.architecture]
+        rows = throughput(server, default, photos, (16,), sizes.default_requests, sizes)
+        rows += throughput(server, tiny, photos, (1, 4, 16), sizes.tiny_requests, sizes)
+        rows += warm_latency(server, default, photos[1], sizes.warm_samples)
+        rows.append(health_during_burst(server, default, photos, sizes.health_requests))
+        rows.append(health_during_training(server, default, photos, sizes.health_requests))
     return rows
 
 
-def forward_ceiling(folder: Path, images: list[Path], batches: int) -> float:
-    """Images/s of the bare batched forward pass on preprocessed tensors."""
+def forward_rate(folder: Path, photos: list[Payload], batch: int, batches: int) -> float:
+    """Images/s of the bare forward pass over preprocessed tensors, ``batch`` at a time."""
     import torch
-    from PIL import Image
 
+    from food_vision.images import open_image
     from food_vision.predict import Predictor
 
     predictor = Predictor.from_bundle(folder)
-    tensors = [predictor.preprocess(Image.open(path)) for path in images]
-    batch = torch.stack([tensors[i % len(tensors)] for i in range(BATCH)])
-    for _ in range(3):
-        predictor.probabilities(batch)
+    tensors = [predictor.preprocess(open_image(data)) for _, data in photos]
+    stacked = torch.stack([tensors[i % len(tensors)] for i in range(batch)])
+    predictor.probabilities(stacked)
     started = time.perf_counter()
     for _ in range(batches):
-        predictor.probabilities(batch)
-    rate = batches * BATCH / (time.perf_counter() - started)
-    log(f"in-process forward ceiling: {rate:.0f} images/s (batches of {BATCH})")
-    return rate
-
-
-def post_predict(client: httpx.Client, url: str, model: str, payload: Payload) -> None:
-    name, data = payload
-    response = client.post(
-        f"{url}/api/predict",
-        files={"file": (name, data, "image/png")},
-        data={"model": model, "top_k": "3"},
-        timeout=60,
-    )
-    if response.status_code != 200:
-        raise RuntimeError(f"POST /api/predict: {response.status_code} {response.text[:200]}")
+        predictor.probabilities(stacked)
+    return batches * batch / (time.perf_counter() - started)
 
 
 def throughput(
-    server: BenchServer, model: str, payloads: list[Payload], ceiling: float, requests: int
+    server: BenchServer,
+    model: Served,
+    photos: list[Payload],
+    levels: tuple[int, ...],
+    requests: int,
+    sizes: Sizes,
 ) -> list[Row]:
+    batches = sizes.forward_batches * (8 if model is not DEFAULT else 1)
+    ceiling = forward_rate(server.runs_dir / model.run_id, photos, BATCH, batches)
+    log(f"{model.label}: in-process forward {ceiling:.1f} images/s (batches of {BATCH})")
     with httpx.Client() as client:
-        for payload in payloads[:4]:  # load the model into the server's cache
-            post_predict(client, server.url, model, payload)
+        for payload in photos[:2]:  # load the model into the server's cache
+            post_predict(client, server.url, model.run_id, payload)
     rows = []
-    for concurrency in CONCURRENCY:
-        per_thread = requests // concurrency
+    for concurrency in levels:
+        per_thread = max(1, requests // concurrency)
 
-        def worker(index: int, per_thread: int = per_thread) -> None:
+        def client_loop(index: int, per_thread: int = per_thread) -> None:
             with httpx.Client() as client:
                 for k in range(per_thread):
-                    payload = payloads[(index * per_thread + k) % len(payloads)]
-                    post_predict(client, server.url, model, payload)
+                    payload = photos[(index * per_thread + k) % len(photos)]
+                    post_predict(client, server.url, model.run_id, payload)
 
         with ThreadPoolExecutor(concurrency) as pool:
             started = time.perf_counter()
-            for future in [pool.submit(worker, i) for i in range(concurrency)]:
+            for future in [pool.submit(client_loop, i) for i in range(concurrency)]:
                 future.result()
-            elapsed = time.perf_counter() - started
-        rate = per_thread * concurrency / elapsed
-        log(f"HTTP predictions at concurrency {concurrency}: {rate:.0f}/s")
-        rows.append(
-            Row.of(
-                f"predict HTTP c={concurrency} / in-process ceiling",
-                rate,
-                ceiling,
-                "img/s",
-                f"batch {BATCH}",
-            )
-        )
+            rate = per_thread * concurrency / (time.perf_counter() - started)
+        log(f"{model.label}: HTTP at concurrency {concurrency}: {rate:.1f} predictions/s")
+        metric = f"predict HTTP c={concurrency} / in-process forward, {model.label}"
+        rows.append(Row.of(metric, rate, ceiling, "img/s", f"batch {BATCH}"))
     return rows
 
 
-def warm_latency(
-    server: BenchServer, model: str, image: Path, payload: Payload, samples: int
-) -> Row:
-    metric = "predict warm p50: origin / ours (speed-up)"
+def warm_latency(server: BenchServer, model: Served, photo: Payload, samples: int) -> list[Row]:
+    folder = server.runs_dir / model.run_id
+    ours = []
+    with httpx.Client() as client:
+        for _ in range(3):
+            post_predict(client, server.url, model.run_id, photo)
+        for _ in range(samples):
+            started = time.perf_counter()
+            post_predict(client, server.url, model.run_id, photo)
+            ours.append((time.perf_counter() - started) * 1000)
+    single = 1000 / forward_rate(folder, [photo], batch=1, batches=samples)
+    ours_p50 = median(ours)
+    log(f"warm p50 {ours_p50:.1f} ms over HTTP; bare forward of one image {single:.1f} ms")
+    metric = f"predict warm p50 / bare forward of one image, {model.label}"
+    rows = [Row.of(metric, ours_p50, single, "ms", "forward")]
+    metric = f"predict warm p50: ours / origin per-request path, {model.label}"
     try:
         import matplotlib
     except ImportError:
-        return Row.skipped(metric, "matplotlib not installed")
+        return [*rows, Row.skipped(metric, "matplotlib not installed")]
     matplotlib.use("Agg")
-    ours = []
-    with httpx.Client() as client:
-        for _ in range(5):
-            post_predict(client, server.url, model, payload)
-        for _ in range(samples):
-            started = time.perf_counter()
-            post_predict(client, server.url, model, payload)
-            ours.append((time.perf_counter() - started) * 1000)
-    folder = server.runs_dir / model
-    for _ in range(3):  # warm: imports, font cache, allocator
+    image = server.home / photo[0]
+    image.write_bytes(photo[1])
+    for _ in range(2):  # warm: imports, font cache, allocator
         origin_predict(folder, image)
     origin = []
-    for _ in range(samples):
+    for _ in range(max(5, samples // 3)):
         started = time.perf_counter()
         origin_predict(folder, image)
         origin.append((time.perf_counter() - started) * 1000)
-    ours_p50, origin_p50 = median(ours), median(origin)
-    log(f"warm p50: ours {ours_p50:.1f} ms over HTTP, origin {origin_p50:.1f} ms in-process")
-    return Row.of(metric, ours_p50, origin_p50, "ms", "origin", invert=True)
+    origin_p50 = median(origin)
+    log(f"origin's per-request path p50 {origin_p50:.1f} ms in-process")
+    return [*rows, Row.of(metric, ours_p50, origin_p50, "ms", "origin")]
 
 
-def origin_predict(folder: Path, image_path: Path) -> bytes:
-    """The origin's request: rebuild + load weights, predict one image, plot it to a PNG."""
-    import matplotlib.pyplot as plt
-    import torch
-    from PIL import Image
-
-    from food_vision.bundle import load_bundle
-    from food_vision.transforms import eval_transform
-
-    model, meta = load_bundle(folder)
-    image = Image.open(image_path).convert("RGB")
-    transform = eval_transform(meta.input_size, meta.mean, meta.std)
-    with torch.inference_mode():
-        probabilities = torch.softmax(model(transform(image).unsqueeze(0)), dim=1)
-    label = meta.classes[int(probabilities.argmax())]
-    figure = plt.figure()
-    plt.imshow(image)
-    plt.title(f"Pred: {label} | Prob: {probabilities.max():.3f}")
-    plt.axis(False)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
-
-
-def health_under_burst(
-    server: BenchServer, model: str, payloads: list[Payload], requests: int
-) -> list[Row]:
+def health_p99(
+    server: BenchServer, requests: int, load: AbstractContextManager[None]
+) -> tuple[float, float]:
+    """p99 of /healthz (ms) while ``load`` holds, and idle: half before it, half after."""
     url = f"{server.url}/healthz"
-    with httpx.Client() as client:  # idle: half before the burst, half after it
+    with httpx.Client() as client:
         sequential_latencies(client, [url], 10)
         idle = sequential_latencies(client, [url], requests // 2)[url]
-    stop = threading.Event()
-    done = [0] * 16
-
-    def burst(index: int) -> None:
-        with httpx.Client() as client:
-            while not stop.is_set():
-                post_predict(client, server.url, model, payloads[index % len(payloads)])
-                done[index] += 1
-
-    with ThreadPoolExecutor(16) as pool:
-        futures = [pool.submit(burst, i) for i in range(16)]
-        try:
-            time.sleep(0.5)  # let the burst fill the server's queue
-            with httpx.Client() as client:
-                busy = sequential_latencies(client, [url], requests)[url]
-        finally:
-            stop.set()
-        for future in futures:
-            future.result()
-    with httpx.Client() as client:
+        with load:
+            busy = sequential_latencies(client, [url], requests)[url]
         idle += sequential_latencies(client, [url], requests - requests // 2)[url]
-    p99_busy, p99_idle = percentile(busy, 99), percentile(idle, 99)
-    log(f"healthz p99: idle {p99_idle:.2f} ms, burst {p99_busy:.2f} ms ({sum(done)} predictions)")
-    return [
-        Row.of(
-            f"GET /healthz p99 16-way predict burst / idle (n={requests})",
-            p99_busy,
-            p99_idle,
-            "ms",
-            "idle",
-        )
-    ]
+    return percentile(busy, 99), percentile(idle, 99)
+
+
+@contextmanager
+def predictions(
+    server: BenchServer, model: Served, photos: list[Payload], concurrency: int
+) -> Iterator[None]:
+    """A burst already under way (its first answers are in) for the duration of the block."""
+    with burst(server.url, model.run_id, photos, concurrency) as done:
+        while done.value < concurrency:
+            time.sleep(0.1)
+        yield
+
+
+@contextmanager
+def training(server: BenchServer) -> Iterator[None]:
+    """A run computing (its first progress event is out) for the duration of the block; its
+    processes are gone after it."""
+    with httpx.Client() as client:
+        run_id = server.start_run(client, run_config(epochs=200))
+        watcher = EventWatcher(server, run_id)
+        try:
+            watcher.wait_for(lambda e: e["type"] == "progress", timeout=120)
+            yield
+            client.post(f"{server.url}/api/runs/{run_id}/cancel", timeout=30)
+            server.wait_finished(client, run_id, timeout=60)
+            server.wait_group_gone(run_id)
+        finally:
+            watcher.close()
+
+
+def health_during_burst(
+    server: BenchServer, model: Served, photos: list[Payload], requests: int
+) -> Row:
+    busy, idle = health_p99(server, requests, predictions(server, model, photos, 16))
+    log(f"healthz p99: idle {idle:.2f} ms, 16-way burst {busy:.2f} ms")
+    metric = f"GET /healthz p99 16-way predict burst / idle (n={requests})"
+    return Row.of(metric, busy, idle, "ms", "idle")
+
+
+def health_during_training(
+    server: BenchServer, model: Served, photos: list[Payload], requests: int
+) -> Row:
+    @contextmanager
+    def both() -> Iterator[None]:
+        with training(server), predictions(server, model, photos, 4):
+            yield
+
+    busy, idle = health_p99(server, requests, both())
+    log(f"healthz p99: idle {idle:.2f} ms, training + 4 predictions {busy:.2f} ms")
+    metric = f"GET /healthz p99 training + 4 predictions / idle (n={requests})"
+    return Row.of(metric, busy, idle, "ms", "idle")
 
 
 if __name__ == "__main__":
-    sys.exit(bench_main("bench_predict: HTTP predictions against in-process baselines", run))
+    sys.exit(bench_main("bench_predict: predictions against in-process baselines", run))

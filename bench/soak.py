@@ -1,6 +1,10 @@
 """A bounded soak of the real server on 127.0.0.1: train, cancel, predict in bursts, and
 connect/disconnect WebSockets in a loop; then report server memory, open descriptors, 5xx
-answers and left-over processes, at the start and at the end.
+answers and left-over processes, as a curve over the whole soak.
+
+The server runs with tracemalloc on (``bench/traced_serve.py``): a snapshot is taken when the
+warm-up ends and at the end, and the lines whose allocations grew most in between are printed,
+so a leak names its cause.
 
     .venv/bin/python bench/soak.py [--minutes 10]       (make soak)
 """
@@ -11,43 +15,60 @@ import argparse
 import concurrent.futures
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psutil
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and tests.*
 
 from bench.harness import log
+from bench.memory_trace import UsageSampler, print_curve, print_growth
 from bench.temp_server import BenchServer, bench_server
 from bench.workload import make_data, run_config
 from tests.utils.factories import make_model_run
 from tests.utils.processes import group_members
 
 BURST = 16
+SAMPLE_SECONDS = 30.0
+TRACED_SERVE = Path(__file__).resolve().parent / "traced_serve.py"
 
 
-def server_usage(server: BenchServer) -> tuple[float, int]:
-    """Resident memory (MiB) and open file descriptors of the server process."""
-    assert server.process is not None
-    process = psutil.Process(server.process.pid)
-    return process.memory_info().rss / 2**20, process.num_fds()
+def warmup(minutes: float) -> float:
+    """Seconds of warm-up (caches, allocator pools, first runs) before growth counts."""
+    return min(180.0, minutes * 60 * 0.15)
+
+
+@dataclass
+class TracedServer(BenchServer):
+    """The server under ``traced_serve.py``: tracemalloc on, snapshots on SIGUSR1."""
+
+    @property
+    def snapshots(self) -> Path:
+        return self.home / "tracemalloc"
+
+    def argv(self) -> list[str]:
+        return [sys.executable, str(TRACED_SERVE), str(self.snapshots), *self.serve_args()]
 
 
 def sample_image(server: BenchServer) -> bytes:
     return next((server.data_dir / "tiny" / "samples").glob("*.jpg")).read_bytes()
 
 
-def soak(server: BenchServer, minutes: float) -> dict[str, object]:
+def soak(server: TracedServer, minutes: float) -> dict[str, object]:
     image = sample_image(server)
     origin = Origin(f"http://127.0.0.1:{server.port}")
     counts = {"runs": 0, "cancelled": 0, "predictions": 0, "sockets": 0, "5xx": 0, "503": 0}
     with httpx.Client(timeout=60) as client:
         for _ in range(3):  # warm the model cache and the first run before measuring
             client.post(f"{server.url}/api/predict", files={"file": ("a.jpg", image)})
-        start_usage = server_usage(server)
+        assert server.process is not None
+        sampler = UsageSampler(
+            server.process.pid, server.snapshots, interval=SAMPLE_SECONDS, warmup=warmup(minutes)
+        )
+        sampler.start()
         deadline = time.monotonic() + minutes * 60
         cycle = 0
         with concurrent.futures.ThreadPoolExecutor(BURST) as pool:
@@ -76,15 +97,18 @@ def soak(server: BenchServer, minutes: float) -> dict[str, object]:
                 run = server.wait_finished(client, run_id, timeout=300)
                 counts["5xx"] += run["status"] == "failed"
                 server.wait_group_gone(run_id)
-        end_usage = server_usage(server)
+        sampler.stop()
+    print_curve(sampler.samples, sampler.warm_sample)
+    print_growth(server.snapshots)
+    first, last = sampler.samples[0], sampler.samples[-1]
     leftovers = [pgid for pgid in server.trainer_pgids() if group_members(pgid)]
     return {
         **counts,
         "cycles": cycle,
-        "rss_start_mib": round(start_usage[0], 1),
-        "rss_end_mib": round(end_usage[0], 1),
-        "fds_start": start_usage[1],
-        "fds_end": end_usage[1],
+        "rss_start_mib": round(first.rss_mib, 1),
+        "rss_end_mib": round(last.rss_mib, 1),
+        "fds_start": first.fds,
+        "fds_end": last.fds,
         "leftover_process_groups": leftovers,
     }
 
@@ -100,7 +124,8 @@ def main() -> int:
         make_data(server.data_dir, train_per_class=16, test_per_class=4)
         make_model_run(server.runs_dir)
 
-    with bench_server("soak", prepare=prepare) as server:
+    with bench_server("soak", prepare=prepare, server_type=TracedServer) as server:
+        assert isinstance(server, TracedServer)
         log(f"soaking {server.url} for {args.minutes} min")
         report = soak(server, args.minutes)
     for key, value in report.items():

@@ -89,11 +89,15 @@ class BenchServer(AppServer):
 
 @contextlib.contextmanager
 def bench_server(
-    prefix: str, *, prepare: Callable[[BenchServer], None] | None = None, **settings: str
+    prefix: str,
+    *,
+    prepare: Callable[[BenchServer], None] | None = None,
+    server_type: type[BenchServer] = BenchServer,
+    **settings: str,
 ) -> Iterator[BenchServer]:
     """A started server over a fresh temp home (``prepare`` fills it first); always cleaned."""
     home = Path(tempfile.mkdtemp(prefix=f"foodvision-{prefix}-"))
-    server = BenchServer(home, settings=dict(settings))
+    server = server_type(home, settings=dict(settings))
     try:
         if prepare is not None:
             prepare(server)

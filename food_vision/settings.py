@@ -46,6 +46,18 @@ class Settings(BaseSettings):
     max_pending_predictions: int = Field(64, ge=1, le=10_000, description="queue before 503")
     trainer_workers: int | None = Field(None, ge=0, le=16, description="data loader workers")
     tensorboard: bool = Field(False, description="TensorBoard scalars for runs that do not say")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="time a connection has to send its request headers"
+    )
+    body_timeout_seconds: float = Field(
+        60.0, gt=0, le=3600, description="time a request body has to arrive in full"
+    )
+    send_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="time a page may leave a live update unread"
+    )
+    max_connections: int = Field(
+        500, ge=8, le=100_000, description="open connections before new requests get 503"
+    )
 
     @field_validator("host")
     @classmethod

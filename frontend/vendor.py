@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import hashlib
 import json
 import shutil
@@ -46,6 +47,26 @@ class VendorFile:
 def pinned() -> list[VendorFile]:
     data = json.loads((FRONTEND / "vendor.json").read_text(encoding="utf-8"))
     return [VendorFile(package=name, **spec) for name, spec in data.items()]
+
+
+@dataclass(frozen=True)
+class PageScript:
+    src: str
+    integrity: str
+
+
+@functools.cache
+def page_scripts() -> tuple[PageScript, ...]:
+    """What the page loads: the local copies when the set-up fetched them (offline use), else
+    the CDN, with the pinned integrity hash either way. Decided once per process, so the page
+    and its Content-Security-Policy always agree."""
+    return tuple(
+        PageScript(
+            f"/static/vendor/{item.file}" if item.local_path.is_file() else item.cdn_url,
+            item.integrity,
+        )
+        for item in pinned()
+    )
 
 
 def integrity_of(data: bytes) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from backend.services.datasets import DatasetService
 from backend.services.evaluations import EvaluationService
 from backend.services.exports import ExportService
-from backend.services.hub import Hub
+from backend.services.hub import Hub, RunUpdate
 from backend.services.inference import InferenceOptions, InferenceService
 from backend.services.metrics import Metrics
 from backend.services.run_store import RunStore
@@ -24,7 +24,7 @@ log = logging.getLogger("foodvision.server")
 class Services:
     settings: Settings
     store: RunStore
-    hub: Hub
+    hub: Hub[RunUpdate]
     training: TrainingManager
     runs: RunService
     datasets: DatasetService
@@ -37,7 +37,7 @@ class Services:
     @classmethod
     def create(cls, settings: Settings) -> Services:
         store = RunStore(settings.runs_dir)
-        hub = Hub()
+        hub: Hub[RunUpdate] = Hub()
         metrics = Metrics(store.list)
         options = TrainerOptions(
             home=settings.home.resolve(),
@@ -60,7 +60,6 @@ class Services:
             on_batch=metrics.batch_size.observe,
         )
         metrics.queue_depth.set_function(lambda: inference.queue_depth)
-        metrics.websockets.set_function(lambda: hub.subscriber_count)
         datasets = DatasetService(settings.resolved_data_dir)
         runs = RunService(store, training, datasets)
         exports = ExportService(store, settings.resolved_data_dir)

@@ -16,7 +16,10 @@ from food_vision.events import Event
 
 
 async def replay_events(
-    store: RunStore, subscription: Subscription, run_id: str, is_active: Callable[[], bool]
+    store: RunStore,
+    subscription: Subscription[RunUpdate],
+    run_id: str,
+    is_active: Callable[[], bool],
 ) -> AsyncGenerator[Event, None]:
     """The events to send, in order; a run that is no longer active ends with what is stored.
 

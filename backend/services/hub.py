@@ -1,8 +1,9 @@
-"""Fan-out of run updates to subscribers, one bounded queue each.
+"""Fan-out of messages (run updates; the page's rendered fragments) to subscribers, one
+bounded queue each.
 
 Publishing never waits: a subscriber whose queue is full is marked as lagging and its
-messages are dropped until it catches up by reading the run store (a fresh snapshot). So a
-slow or stalled WebSocket client never delays the trainer or the other clients.
+messages are dropped until it catches up from a fresh snapshot. So a slow or stalled
+WebSocket client never delays the trainer or the other clients.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from food_vision.events import Event
 from food_vision.runs import RunRecord
@@ -38,18 +40,21 @@ class Lagged:
 LAGGED = Lagged()
 
 
-class Subscription:
+Message = TypeVar("Message")
+
+
+class Subscription(Generic[Message]):
     def __init__(self, maxsize: int) -> None:
-        self._queue: asyncio.Queue[RunUpdate] = asyncio.Queue(maxsize=maxsize)
+        self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=maxsize)
         self._lagged = False
 
-    def offer(self, update: RunUpdate) -> None:
+    def offer(self, message: Message) -> None:
         try:
-            self._queue.put_nowait(update)
+            self._queue.put_nowait(message)
         except asyncio.QueueFull:
             self._lagged = True
 
-    async def get(self) -> RunUpdate | Lagged:
+    async def get(self) -> Message | Lagged:
         if self._lagged:
             self._drain()
             self._lagged = False
@@ -65,18 +70,18 @@ class Subscription:
         return self._queue.qsize()
 
 
-class Hub:
+class Hub(Generic[Message]):
     def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
         self.queue_size = queue_size
-        self._subscribers: set[Subscription] = set()
+        self._subscribers: set[Subscription[Message]] = set()
 
-    def publish(self, update: RunUpdate) -> None:
+    def publish(self, message: Message) -> None:
         for subscriber in list(self._subscribers):
-            subscriber.offer(update)
+            subscriber.offer(message)
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[Subscription]:
-        subscription = Subscription(self.queue_size)
+    async def subscribe(self) -> AsyncIterator[Subscription[Message]]:
+        subscription: Subscription[Message] = Subscription(self.queue_size)
         self._subscribers.add(subscription)
         try:
             yield subscription

@@ -1,14 +1,15 @@
-"""Predictions for the server: a bounded model cache, and micro-batched forward passes in a
-dedicated thread so the event loop never waits on torch.
+"""Predictions for the server: a bounded model cache, images prepared in worker threads and
+micro-batched forward passes in a dedicated thread, so the event loop never waits on torch.
 
-Concurrent requests for one model are gathered for a short window (or until a batch is full)
-and run as one forward pass; each gets its own row of the result.
+The worker threads run at a lower priority than the event loop's: when the machine is busy,
+the loop (health checks, pages, the API) is scheduled first and predictions take the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -18,18 +19,21 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from backend.services.micro_batch import MicroBatcher, OverloadedError
 from backend.services.run_store import RunNotFoundError, RunStore
 from backend.services.uploads import decode_image
 from food_vision.bundle import WEIGHTS_FILE, BundleError
 from food_vision.predict import Prediction, Predictor
+from food_vision.runs import RUN_FILE
+
+__all__ = ["InferenceOptions", "InferenceService", "ModelNotFoundError", "OverloadedError"]
+WORKER_NICENESS = 5
+FileIdentity = tuple[int, int, int]  # inode, modification time (ns), size
+ModelKey = tuple[str, int, int, int]  # run id + the weights file's identity
 
 
 class ModelNotFoundError(LookupError):
     pass
-
-
-class OverloadedError(RuntimeError):
-    """More requests are waiting than the service accepts; retry shortly."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class InferenceOptions:
     max_pending: int = 64
     threads: int = 1
     max_pixels: int = 40_000_000
+    decode_threads: int = 2
 
 
 @dataclass(frozen=True)
@@ -49,62 +54,20 @@ class PredictionResult:
     latency_ms: float
 
 
-class MicroBatcher:
-    """Gathers single-image requests for one predictor into batched forward passes."""
-
-    def __init__(
-        self,
-        forward: Callable[[Tensor], Tensor],
-        executor: ThreadPoolExecutor,
-        options: InferenceOptions,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> None:
-        self.forward = forward
-        self.executor = executor
-        self.options = options
-        self.on_batch = on_batch
-        self._pending: list[tuple[Tensor, asyncio.Future[Tensor]]] = []
-        self._worker: asyncio.Task[None] | None = None
-
-    @property
-    def depth(self) -> int:
-        return len(self._pending)
-
-    async def submit(self, tensor: Tensor) -> Tensor:
-        if len(self._pending) >= self.options.max_pending:
-            raise OverloadedError("too many predictions are waiting; retry in a moment")
-        future: asyncio.Future[Tensor] = asyncio.get_running_loop().create_future()
-        self._pending.append((tensor, future))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        if len(self._pending) < self.options.max_batch:
-            await asyncio.sleep(self.options.batch_window_seconds)
-        while self._pending:
-            batch = self._pending[: self.options.max_batch]
-            del self._pending[: len(batch)]
-            stacked = torch.stack([tensor for tensor, _ in batch])
-            try:
-                rows = await loop.run_in_executor(self.executor, self.forward, stacked)
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            if self.on_batch is not None:
-                self.on_batch(len(batch))
-            for (_, future), row in zip(batch, rows, strict=True):
-                if not future.done():
-                    future.set_result(row)
-
-
 @dataclass
 class _Loaded:
     predictor: Predictor
     batcher: MicroBatcher
+
+
+def lower_priority() -> None:
+    """Make the calling worker thread yield the CPU to the event loop's thread."""
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
+
+
+def identity(path: os.PathLike[str] | str) -> FileIdentity:
+    stat = os.stat(path)
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 class InferenceService:
@@ -117,10 +80,15 @@ class InferenceService:
         self.store = store
         self.options = options
         self.on_batch = on_batch
-        self._forward_pool = ThreadPoolExecutor(1, thread_name_prefix="inference")
-        self._decode_pool = ThreadPoolExecutor(2, thread_name_prefix="decode")
-        self._cache: OrderedDict[tuple[str, int, int, int], _Loaded] = OrderedDict()
-        self._loading: dict[tuple[str, int, int, int], asyncio.Future[_Loaded]] = {}
+        self._forward_pool = ThreadPoolExecutor(
+            1, thread_name_prefix="inference", initializer=lower_priority
+        )
+        self._decode_pool = ThreadPoolExecutor(
+            options.decode_threads, thread_name_prefix="decode", initializer=lower_priority
+        )
+        self._cache: OrderedDict[ModelKey, _Loaded] = OrderedDict()
+        self._loading: dict[ModelKey, asyncio.Future[_Loaded]] = {}
+        self._checked: dict[str, tuple[FileIdentity, FileIdentity]] = {}
         self.batch_sizes: list[int] = []
         self._forward_pool.submit(torch.set_num_threads, options.threads).result()
 
@@ -129,7 +97,8 @@ class InferenceService:
         started = time.perf_counter()
         loaded = await self._load(run_id)
         loop = asyncio.get_running_loop()
-        tensor = await loop.run_in_executor(self._decode_pool, self._prepare, loaded, data)
+        with loaded.batcher.coming():
+            tensor = await loop.run_in_executor(self._decode_pool, self._prepare, loaded, data)
         probabilities = await loaded.batcher.submit(tensor)
         (predictions,) = loaded.predictor.top_k(probabilities.unsqueeze(0), top_k)
         latency_ms = (time.perf_counter() - started) * 1000
@@ -156,7 +125,7 @@ class InferenceService:
             pending.add_done_callback(lambda _: self._loading.pop(key, None))
         return await asyncio.shield(pending)
 
-    async def _load_new(self, key: tuple[str, int, int, int]) -> _Loaded:
+    async def _load_new(self, key: ModelKey) -> _Loaded:
         folder = self.store.folder(key[0])
         loop = asyncio.get_running_loop()
         try:
@@ -165,27 +134,46 @@ class InferenceService:
             )
         except BundleError as exc:
             raise ModelNotFoundError(f"the model of run {key[0]} cannot be used: {exc}") from None
-        loaded = _Loaded(
-            predictor,
-            MicroBatcher(predictor.probabilities, self._forward_pool, self.options, self._count),
+        batcher = MicroBatcher(
+            predictor.probabilities,
+            self._forward_pool,
+            window_seconds=self.options.batch_window_seconds,
+            max_batch=self.options.max_batch,
+            max_pending=self.options.max_pending,
+            on_batch=self._count,
         )
         for stale in [k for k in self._cache if k[0] == key[0]]:
             del self._cache[stale]
-        self._cache[key] = loaded
+        self._cache[key] = _Loaded(predictor, batcher)
         while len(self._cache) > self.options.cache_size:
             self._cache.popitem(last=False)
-        return loaded
+        return self._cache[key]
 
-    def _key(self, run_id: str) -> tuple[str, int, int, int]:
-        """Run id plus the weights file's identity: a retrained run never serves old weights."""
+    def _key(self, run_id: str) -> ModelKey:
+        """Run id plus the weights file's identity: a retrained run never serves old weights.
+
+        The run's record is read only when its file or the weights changed since the last
+        check: a warm request costs two ``stat`` calls.
+        """
+        try:
+            folder = self.store.folder(run_id)
+            files = (identity(folder / RUN_FILE), identity(folder / WEIGHTS_FILE))
+        except (RunNotFoundError, FileNotFoundError, NotADirectoryError):
+            raise ModelNotFoundError(f"no trained model {run_id!r}") from None
+        if self._checked.get(run_id) != files:
+            self._check_record(run_id)
+            if len(self._checked) >= 4 * self.options.cache_size:
+                self._checked.clear()
+            self._checked[run_id] = files
+        return (run_id, *files[1])
+
+    def _check_record(self, run_id: str) -> None:
         try:
             record = self.store.get(run_id)
-            stat = os.stat(self.store.folder(run_id) / WEIGHTS_FILE)
-        except (RunNotFoundError, FileNotFoundError, NotADirectoryError):
+        except RunNotFoundError:
             raise ModelNotFoundError(f"no trained model {run_id!r}") from None
         if record.status.is_active or not record.has_model:
             raise ModelNotFoundError(f"run {run_id} has no finished model yet")
-        return (run_id, stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
     def _count(self, size: int) -> None:
         self.batch_sizes.append(size)

@@ -75,7 +75,7 @@ class TrainingManager:
     def __init__(
         self,
         store: RunStore,
-        hub: Hub,
+        hub: Hub[RunUpdate],
         options: TrainerOptions,
         on_finished: Callable[[RunRecord], None] | None = None,
     ) -> None:

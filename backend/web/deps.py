@@ -1,4 +1,5 @@
-"""Dependencies shared by the routes: the services and the run named in the path."""
+"""Dependencies shared by the routes: the services, the page feed and the run named in the
+path."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from backend.services.container import Services
+from backend.web.page_feed import PageFeed
 from food_vision.runs import RunRecord
 
 
@@ -17,6 +19,14 @@ def get_services(conn: HTTPConnection) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_page_feed(conn: HTTPConnection) -> PageFeed:
+    feed: PageFeed = conn.app.state.page_feed
+    return feed
+
+
+PageFeedDep = Annotated[PageFeed, Depends(get_page_feed)]
 
 
 def get_run(run_id: str, services: ServicesDep) -> RunRecord:

@@ -12,12 +12,14 @@ from fastapi.responses import JSONResponse
 from backend.services.comparison import ComparisonError
 from backend.services.evaluations import NoEvaluationError
 from backend.services.exports import NoModelError
-from backend.services.inference import ModelNotFoundError, OverloadedError
+from backend.services.inference import ModelNotFoundError
+from backend.services.micro_batch import OverloadedError
 from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
 from backend.services.run_store import RunNotFoundError
 from backend.services.runs import RunActiveError
 from backend.services.training import RunBusyError, RunNotActiveError
 from backend.services.uploads import CannotDecode, NotAnImage, UploadRejected, UploadTooLarge
+from backend.web.body_guard import BodyTimeout
 from backend.web.uploads import MalformedUpload, NotMultipart
 from food_vision.config import ConfigError
 from food_vision.evaluation_data import EvaluationError
@@ -44,6 +46,7 @@ STATUSES: dict[type[Exception], int] = {
     NoEvaluationError: 404,
     RunActiveError: 409,
     OverloadedError: 503,
+    BodyTimeout: 408,
 }
 HANDLED = tuple(STATUSES)
 RETRY_AFTER_SECONDS = "1"

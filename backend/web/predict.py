@@ -7,7 +7,6 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-from starlette.datastructures import FormData, UploadFile
 
 from backend.services.container import Services
 from backend.services.inference import PredictionResult
@@ -18,7 +17,7 @@ from backend.web.deps import ServicesDep
 from backend.web.errors import HANDLED, status_for
 from backend.web.predict_docs import PREDICT_BODY, PREDICT_ERRORS
 from backend.web.schemas import PredictionOut
-from backend.web.uploads import read_form, text_field
+from backend.web.uploads import UploadForm, read_form
 
 router = APIRouter()
 log = logging.getLogger("foodvision.predict")
@@ -43,22 +42,18 @@ async def predict_from_form(request: Request, services: Services) -> PredictionR
 async def _predict(request: Request, services: Services) -> PredictionResult:
     max_bytes = services.settings.max_upload_bytes
     form = await read_form(request, max_bytes)
-    try:
-        top_k = parse_top_k(text_field(form, "top_k"))
-        model = await choose_model(services.runs, text_field(form, "model"))
-        data = await _image_bytes(form, services)
-    finally:
-        await form.close()
+    top_k = parse_top_k(form.text("top_k"))
+    model = await choose_model(services.runs, form.text("model"))
+    data = await _image_bytes(form, services)
     check_size(len(data), max_bytes)
     return await services.inference.predict(model, data, top_k)
 
 
-async def _image_bytes(form: FormData, services: Services) -> bytes:
+async def _image_bytes(form: UploadForm, services: Services) -> bytes:
     """The uploaded file, else the sample photo the page's button names."""
-    upload, sample_id = form.get("file"), form.get("sample")
-    if isinstance(upload, UploadFile):
-        return await upload.read(services.settings.max_upload_bytes + 1)
-    if isinstance(sample_id, str) and sample_id:
+    if form.file is not None:
+        return form.file[1]
+    if sample_id := form.text("sample"):
         sample = await listed_sample(services.settings.resolved_data_dir, sample_id)
         return await asyncio.to_thread(sample.path.read_bytes)
     raise NotAnImage("no image: send it in the 'file' field")

@@ -55,22 +55,11 @@ def _when(timestamp: float | None) -> str:
     return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
-def _scripts() -> list[dict[str, str]]:
-    """Local copies when the set-up fetched them (offline use), else the CDN with SRI."""
-    scripts = []
-    for item in vendor.pinned():
-        if item.local_path.is_file():
-            scripts.append({"src": f"/static/vendor/{item.file}", "integrity": item.integrity})
-        else:
-            scripts.append({"src": item.cdn_url, "integrity": item.integrity})
-    return scripts
-
-
 templates.env.filters.update(duration=_duration, percent=_percent, number=_number, when=_when)
 templates.env.globals.update(
     architectures=ARCHITECTURES,
     form_fields=FORM_FIELDS,
-    scripts=_scripts,
+    scripts=vendor.page_scripts,
 )
 
 

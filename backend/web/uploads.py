@@ -1,19 +1,26 @@
 """Reading a multipart upload whose size is limited while it streams in: a client that sends
-the whole body before reading still gets its refusal, and the server reads no further."""
+the whole body before reading still gets its refusal, and the server reads no further.
+
+The event loop only gathers the body's chunks; parsing them (python-multipart) runs in a
+worker thread, so a burst of uploads does not hold up the other requests.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from fastapi import Request
-from starlette.datastructures import FormData
-from starlette.formparsers import MultiPartException
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import Field, File, create_form_parser
 from starlette.types import Message
 
 from backend.services.uploads import UploadRejected, check_size
 
 MULTIPART_OVERHEAD = 64 * 1024
 MAX_FIELD_BYTES = 64 * 1024
+MAX_FIELDS = 8
 
 
 class NotMultipart(UploadRejected):
@@ -41,7 +48,19 @@ def limited_receive(
     return receive_limited
 
 
-async def read_form(request: Request, max_bytes: int) -> FormData:
+@dataclass(frozen=True)
+class UploadForm:
+    """A parsed multipart form: its text fields, and its file (name, bytes) if it had one."""
+
+    fields: dict[str, str]
+    file: tuple[str, bytes] | None = None
+
+    def text(self, name: str) -> str | None:
+        """A text field's value, None when absent."""
+        return self.fields.get(name)
+
+
+async def read_form(request: Request, max_bytes: int) -> UploadForm:
     """The multipart form, refused as soon as it is known to be too large or malformed."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit():
@@ -50,13 +69,48 @@ async def read_form(request: Request, max_bytes: int) -> FormData:
     if not content_type.startswith("multipart/form-data"):
         raise NotMultipart("send the image as multipart/form-data with a 'file' field")
     limited = Request(request.scope, limited_receive(request.receive, max_bytes))
+    chunks = [chunk async for chunk in limited.stream()]
+    return await asyncio.to_thread(parse_form, content_type, chunks)
+
+
+def parse_form(content_type: str, chunks: list[bytes]) -> UploadForm:
+    """The fields and the (single) file of a multipart body, all in memory: the body's size
+    was checked while it arrived."""
+    fields: dict[str, str] = {}
+    files: list[tuple[str, bytes]] = []
+
+    def on_field(field: Field) -> None:
+        value = field.value or b""
+        if len(value) > MAX_FIELD_BYTES:
+            raise MalformedUpload(
+                f"malformed upload: a field is larger than {MAX_FIELD_BYTES // 1024} KB"
+            )
+        if len(fields) >= MAX_FIELDS:
+            raise MalformedUpload(
+                f"malformed upload: Too many fields. Maximum number of fields is {MAX_FIELDS}."
+            )
+        fields[_text(field.field_name)] = _text(value)
+
+    def on_file(file: File) -> None:
+        if files:
+            raise MalformedUpload("malformed upload: Too many files: send one image at a time.")
+        file.file_object.seek(0)
+        files.append((_text(file.file_name), file.file_object.read()))
+
     try:
-        return await limited.form(max_files=1, max_fields=8, max_part_size=MAX_FIELD_BYTES)
-    except MultiPartException as exc:
+        parser = create_form_parser(
+            {"Content-Type": content_type.encode("latin-1")},
+            on_field,
+            on_file,
+            config={"MAX_MEMORY_FILE_SIZE": float("inf")},  # never spooled to disk
+        )
+        for chunk in chunks:
+            parser.write(chunk)
+        parser.finalize()
+    except (FormParserError, UnicodeEncodeError) as exc:
         raise MalformedUpload(f"malformed upload: {exc}") from None
+    return UploadForm(fields, files[0] if files else None)
 
 
-def text_field(form: FormData, name: str) -> str | None:
-    """A form field's value as text, None when absent."""
-    value = form.get(name)
-    return None if value is None else str(value)
+def _text(raw: bytes | None) -> str:
+    return (raw or b"").decode("utf-8", errors="replace")

@@ -9,54 +9,36 @@ from fastapi import APIRouter, WebSocket
 
 from backend.services.container import Services
 from backend.services.event_replay import replay_events
-from backend.services.hub import LAGGED, RunUpdate, Subscription
+from backend.services.hub import RunUpdate, Subscription
 from backend.services.run_store import RunNotFoundError
-from backend.services.run_view import RunView, advance
-from backend.web import render
-from backend.web.deps import ServicesDep
-from backend.web.sockets import serve_until_disconnect
+from backend.web.deps import PageFeedDep, ServicesDep
+from backend.web.page_feed import PageFeed
+from backend.web.sockets import send_within, serve_until_disconnect
 
 router = APIRouter()
 POLICY_VIOLATION = 1008
 
 
 @router.websocket("/ws")
-async def page_socket(websocket: WebSocket, services: ServicesDep) -> None:
+async def page_socket(websocket: WebSocket, services: ServicesDep, feed: PageFeedDep) -> None:
+    """The page's live regions: a snapshot, then the fragments each update changes."""
     await websocket.accept()
-    async with services.hub.subscribe() as subscription:
-        await serve_until_disconnect(
-            websocket, lambda: _page_stream(websocket, services, subscription)
-        )
+    timeout = services.settings.send_timeout_seconds
+    with services.metrics.websockets.track_inprogress():
+        async with feed.pages.subscribe() as subscription:
+            await serve_until_disconnect(
+                websocket, lambda: _page_stream(websocket, feed, subscription, timeout)
+            )
 
 
-async def _page_stream(websocket: WebSocket, services: Services, sub: Subscription) -> None:
-    view = await _send_snapshot(websocket, services)
+async def _page_stream(
+    websocket: WebSocket, feed: PageFeed, sub: Subscription[str], timeout: float
+) -> None:
+    html = (await feed.snapshot()).html
     while True:
+        await send_within(websocket, html, timeout)
         item = await sub.get()
-        if item is LAGGED or not isinstance(item, RunUpdate):
-            view = await _send_snapshot(websocket, services)
-            continue
-        if view is None or item.record.id != view.id:
-            view = await _send_snapshot(websocket, services)
-            continue
-        view = advance(view, item)
-        html = render.run_panel(view, oob=True)
-        if render.touches_history(item.event) or not item.record.status.is_active:
-            html += render.run_history(view, oob=True)
-        if item.event is None or not item.record.status.is_active:
-            html += render.runs_list(await asyncio.to_thread(services.store.list), oob=True)
-        if not item.record.status.is_active:
-            models = await asyncio.to_thread(services.runs.usable_models)
-            html += render.model_picker(models, oob=True)
-        await websocket.send_text(html)
-
-
-async def _send_snapshot(websocket: WebSocket, services: Services) -> RunView | None:
-    view = await services.runs.current_view()
-    records = await asyncio.to_thread(services.store.list)
-    models = await asyncio.to_thread(services.runs.usable_models)
-    await websocket.send_text(render.snapshot(view, records, models))
-    return view
+        html = item if isinstance(item, str) else (await feed.snapshot()).html
 
 
 @router.websocket("/api/runs/{run_id}/events")
@@ -68,18 +50,20 @@ async def run_events(websocket: WebSocket, run_id: str, services: ServicesDep) -
         await websocket.close(code=POLICY_VIOLATION, reason=f"no run {run_id!r}")
         return
     await websocket.accept()
-    async with services.hub.subscribe() as subscription:
-        await serve_until_disconnect(
-            websocket, lambda: _event_stream(websocket, services, run_id, subscription)
-        )
+    with services.metrics.websockets.track_inprogress():
+        async with services.hub.subscribe() as subscription:
+            await serve_until_disconnect(
+                websocket, lambda: _event_stream(websocket, services, run_id, subscription)
+            )
 
 
 async def _event_stream(
-    websocket: WebSocket, services: Services, run_id: str, sub: Subscription
+    websocket: WebSocket, services: Services, run_id: str, sub: Subscription[RunUpdate]
 ) -> None:
     def is_active() -> bool:
         return services.training.current_record(run_id) is not None
 
+    timeout = services.settings.send_timeout_seconds
     async with contextlib.aclosing(replay_events(services.store, sub, run_id, is_active)) as events:
         async for event in events:
-            await websocket.send_text(event.encode())
+            await send_within(websocket, event.encode(), timeout)

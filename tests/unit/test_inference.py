@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
+from dataclasses import replace
 
 import pytest
 import torch
@@ -16,7 +18,7 @@ from backend.services.inference import (
 from backend.services.run_store import RunStore
 from food_vision.bundle import WEIGHTS_FILE
 from food_vision.predict import Predictor
-from food_vision.runs import RunStatus
+from food_vision.runs import RunStatus, write_run
 from tests.utils.factories import make_model_run, patterned_image
 
 
@@ -155,5 +157,64 @@ def test_forward_runs_off_the_event_loop_thread(store):
     try:
         asyncio.run(go())
         assert threads and all(name.startswith("inference") for name in threads)
+    finally:
+        inference.close()
+
+
+async def test_a_lone_request_does_not_wait_for_the_batch_window(store):
+    run_id = make_model_run(store.root)
+    inference = service(store, batch_window_seconds=5.0)
+    try:
+        await inference.predict(run_id, images(1)[0], 1)  # loads the model
+        started = time.perf_counter()
+        await inference.predict(run_id, images(1)[0], 1)
+        assert time.perf_counter() - started < 2.5
+    finally:
+        inference.close()
+
+
+async def test_a_batch_waits_for_the_requests_still_being_decoded(store):
+    run_id = make_model_run(store.root)
+    inference = service(store, batch_window_seconds=5.0, max_batch=8)
+    try:
+        await inference.predict(run_id, images(1)[0], 1)
+        started = time.perf_counter()
+        await asyncio.gather(*(inference.predict(run_id, d, 1) for d in images(3)))
+        assert time.perf_counter() - started < 2.5  # it ran once all three had come
+        assert inference.batch_sizes[-1] == 3
+    finally:
+        inference.close()
+
+
+async def test_a_warm_request_reads_the_run_record_only_after_it_changed(store, monkeypatch):
+    run_id = make_model_run(store.root)
+    inference = service(store, batch_window_seconds=0.0)
+    reads: list[str] = []
+    original = store.get
+    monkeypatch.setattr(store, "get", lambda rid: reads.append(rid) or original(rid))
+    try:
+        for _ in range(3):
+            await inference.predict(run_id, images(1)[0], 1)
+        assert reads == [run_id]
+        record = original(run_id)
+        time.sleep(0.01)  # a new modification time, even on coarse clocks
+        write_run(store.folder(run_id), replace(record, status=RunStatus.RUNNING))
+        with pytest.raises(ModelNotFoundError, match="no finished model"):
+            await inference.predict(run_id, images(1)[0], 1)
+        assert reads == [run_id, run_id]
+    finally:
+        inference.close()
+
+
+def test_workers_yield_the_cpu_to_the_event_loop(store):
+    inference = service(store)
+    try:
+        mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+        def priority() -> int:
+            return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+        for pool in (inference._forward_pool, inference._decode_pool):
+            assert pool.submit(priority).result() > mine
     finally:
         inference.close()

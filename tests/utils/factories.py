@@ -56,11 +56,12 @@ def make_model_run(
     seed: int = 0,
     status: RunStatus = RunStatus.COMPLETED,
     metrics: dict[str, float] | None = None,
+    architecture: str = "tinyvgg",
 ) -> str:
-    """A run in the store holding a (seeded, untrained) tinyvgg bundle; returns its id."""
+    """A run in the store holding a (seeded, untrained) bundle; returns its id."""
     run_id = new_run_id()
-    make_bundle(runs_dir / run_id, seed=seed, metrics=metrics)
-    config = {"dataset": "demo", "architecture": "tinyvgg", "epochs": 1}
+    make_bundle(runs_dir / run_id, seed=seed, metrics=metrics, architecture=architecture)
+    config = {"dataset": "demo", "architecture": architecture, "epochs": 1}
     write_run(runs_dir / run_id, RunRecord(run_id, status, config, has_model=True))
     time.sleep(0.01)  # distinct creation times: "newest" is well defined
     return run_id

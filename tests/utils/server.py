@@ -1,5 +1,6 @@
-"""The app as it really runs: ``uvicorn backend.app:app`` in a subprocess of its own session,
-on a free loopback port, over a home folder of its own. Tests and benchmarks build on it."""
+"""The app as it really runs: ``foodvision serve`` (uvicorn with the app's connection limits and
+timeouts) in a subprocess of its own session, on a free loopback port, over a home folder of
+its own. Tests and benchmarks build on it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from tests.utils.processes import repo_python_path, stop_group
 HOST = "127.0.0.1"
 # Base URLs for in-process clients whose Host header the app serves by default.
 LOCAL, LOCAL_WS = f"http://{HOST}", f"ws://{HOST}"
+# Starlette's in-process TestClient names itself ``testserver`` (WebSockets included).
+TEST_CLIENT_HOSTS = ["testserver"]
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 
@@ -92,14 +95,20 @@ class AppServer:
     def log(self) -> Path:
         return self.home / f"server-{self.port}.log"
 
+    def serve_args(self) -> list[str]:
+        """The ``foodvision`` command line that serves on this server's port."""
+        return ["serve", "--host", HOST, "--port", str(self.port)]
+
+    def argv(self) -> list[str]:
+        """The command that starts the server."""
+        return [sys.executable, "-m", "backend.cli", *self.serve_args()]
+
     def start(self, timeout: float = READY_TIMEOUT) -> None:
         """Start the server and return once ``/readyz`` answers 200."""
-        argv = [sys.executable, "-m", "uvicorn", "backend.app:app", "--host", HOST,
-                "--port", str(self.port), "--log-level", "warning"]  # fmt: skip
         with self.log.open("ab") as log:
             # cwd is the home: no stray .env from the caller's directory applies.
             self.process = subprocess.Popen(
-                argv,
+                self.argv(),
                 cwd=self.home,
                 env=app_env(self.home, **self.settings),
                 stdin=subprocess.DEVNULL,

@@ -1,0 +1,102 @@
+"""Micro-batching of single-image requests for one model into batched forward passes.
+
+A request that finds nothing else on its way runs at once; while other requests for the same
+model are still being decoded, the batch waits for them up to a short window (or until it is
+full). Requests that arrive during a forward pass form the next batch, with no wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+from torch import Tensor
+
+
+class OverloadedError(RuntimeError):
+    """More requests are waiting than the service accepts; retry shortly."""
+
+
+class MicroBatcher:
+    """Gathers single-image requests for one predictor into batched forward passes."""
+
+    def __init__(
+        self,
+        forward: Callable[[Tensor], Tensor],
+        executor: ThreadPoolExecutor,
+        *,
+        window_seconds: float,
+        max_batch: int,
+        max_pending: int,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        self.forward = forward
+        self.executor = executor
+        self.window_seconds = window_seconds
+        self.max_batch = max_batch
+        self.max_pending = max_pending
+        self.on_batch = on_batch
+        self._pending: list[tuple[Tensor, asyncio.Future[Tensor]]] = []
+        self._coming = 0
+        self._arrival = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+
+    @property
+    def depth(self) -> int:
+        return len(self._pending)
+
+    @contextlib.contextmanager
+    def coming(self) -> Iterator[None]:
+        """Around the preparation of an image that will be submitted: a batch about to run
+        waits for it (up to the window) instead of leaving it for the next one."""
+        self._coming += 1
+        try:
+            yield
+        finally:
+            self._coming -= 1
+            self._arrival.set()
+
+    async def submit(self, tensor: Tensor) -> Tensor:
+        if len(self._pending) >= self.max_pending:
+            raise OverloadedError("too many predictions are waiting; retry in a moment")
+        future: asyncio.Future[Tensor] = asyncio.get_running_loop().create_future()
+        self._pending.append((tensor, future))
+        self._arrival.set()
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+        return await future
+
+    async def _gather(self) -> None:
+        """Wait for the requests being prepared right now, at most the window; none, no wait."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.window_seconds
+        while len(self._pending) < self.max_batch and self._coming > 0:
+            self._arrival.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    await self._arrival.wait()
+            if loop.time() >= deadline:
+                return
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        await self._gather()
+        while self._pending:
+            batch = self._pending[: self.max_batch]
+            del self._pending[: len(batch)]
+            stacked = torch.stack([tensor for tensor, _ in batch])
+            try:
+                rows = await loop.run_in_executor(self.executor, self.forward, stacked)
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            if self.on_batch is not None:
+                self.on_batch(len(batch))
+            for (_, future), row in zip(batch, rows, strict=True):
+                if not future.done():
+                    future.set_result(row)

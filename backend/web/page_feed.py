@@ -1,0 +1,83 @@
+"""The page's live HTML, rendered once per run update and shared by every open page.
+
+One task follows the run hub and renders each update's fragments once; every page socket is
+handed the same string through its own bounded queue, so 200 open pages cost one render per
+update, not 200. A page that falls behind gets the snapshot instead of its backlog; the
+snapshot is built once per change however many pages (re)connect meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from backend.services.container import Services
+from backend.services.hub import Hub, Lagged, RunUpdate
+from backend.services.run_view import RunView, advance
+from backend.web import render
+
+log = logging.getLogger("foodvision.server")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything live on the page, at one version of the feed."""
+
+    version: int
+    view: RunView | None
+    html: str
+
+
+class PageFeed:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.pages: Hub[str] = Hub()
+        self._version = 0
+        self._snapshot: Snapshot | None = None
+        self._building = asyncio.Lock()
+
+    async def run(self) -> None:
+        """Follow the run hub until cancelled: one render per update, shared by all pages."""
+        view: RunView | None = None
+        async with self.services.hub.subscribe() as updates:
+            while True:
+                item = await updates.get()
+                self._version += 1
+                try:
+                    view, html = await self._fragments(view, item)
+                except Exception:  # a page must not stop updating for one bad render
+                    log.exception("cannot render a page update; sending the snapshot instead")
+                    view, html = None, (await self.snapshot()).html
+                self.pages.publish(html)
+
+    async def snapshot(self) -> Snapshot:
+        """The current snapshot, built at most once per version of the feed."""
+        async with self._building:
+            if self._snapshot is None or self._snapshot.version != self._version:
+                version = self._version
+                view = await self.services.runs.current_view()
+                records = await asyncio.to_thread(self.services.store.list)
+                models = await asyncio.to_thread(self.services.runs.usable_models)
+                self._snapshot = Snapshot(version, view, render.snapshot(view, records, models))
+            return self._snapshot
+
+    async def _fragments(
+        self, view: RunView | None, item: RunUpdate | Lagged
+    ) -> tuple[RunView | None, str]:
+        """The view after ``item`` and the fragments it changes (the snapshot when the feed
+        lagged or another run took over the panel)."""
+        if not isinstance(item, RunUpdate) or view is None or item.record.id != view.id:
+            snapshot = await self.snapshot()
+            return snapshot.view, snapshot.html
+        view = advance(view, item)
+        html = render.run_panel(view, oob=True)
+        ended = not item.record.status.is_active
+        if render.touches_history(item.event) or ended:
+            html += render.run_history(view, oob=True)
+        if item.event is None or ended:
+            html += render.runs_list(await asyncio.to_thread(self.services.store.list), oob=True)
+        if ended:
+            models = await asyncio.to_thread(self.services.runs.usable_models)
+            html += render.model_picker(models, oob=True)
+        return view, html
