@@ -11,6 +11,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from food_vision.datasets.manifest import (
+    DEFAULT_TEST_FRACTION,
+    MAX_TEST_FRACTION,
+    MIN_TEST_FRACTION,
+)
 from food_vision.runs import is_valid_run_id, list_runs
 from food_vision.settings import get_settings
 
@@ -58,10 +63,25 @@ def build_parser() -> tuple[
     predict.add_argument("--top-k", type=int, default=3)
     predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     predict.set_defaults(handler=_predict)
-    datasets = commands.add_parser("datasets", help="list datasets")
-    datasets.add_argument(
+    datasets = commands.add_parser("datasets", help="list, check and import datasets")
+    action = datasets.add_mutually_exclusive_group()
+    action.add_argument(
         "--prepare", metavar="NAME", help="generate or download a named dataset first"
     )
+    action.add_argument(
+        "--check", metavar="DIR", type=Path, help="report what importing DIR would do, file by "
+        "file; exit 1 when it could not be trained on",
+    )  # fmt: skip
+    action.add_argument(
+        "--import", dest="import_from", metavar="ZIP_OR_DIR", type=Path,
+        help="add the photos of a zip or folder to the managed dataset --name (made if new)",
+    )  # fmt: skip
+    datasets.add_argument("--name", help="the managed dataset that --import fills")
+    datasets.add_argument(
+        "--test-fraction", type=float, default=None, metavar="F",
+        help=f"share of photos kept for testing ({MIN_TEST_FRACTION}-{MAX_TEST_FRACTION}; "
+        f"default {DEFAULT_TEST_FRACTION}): for --check, and for a dataset --import makes",
+    )  # fmt: skip
     datasets.set_defaults(handler=_datasets)
     runs = commands.add_parser("runs", help="list training runs")
     runs.set_defaults(handler=_runs)
@@ -75,10 +95,8 @@ def _predict(args: argparse.Namespace) -> int:
     if folder is None:
         return _error(f"no model {args.model!r}: give a run id from 'foodvision runs' or a folder")
     # torch is imported only once the arguments are known to be usable: bad input answers fast.
-    from PIL import Image
-
     from food_vision.bundle import BundleError
-    from food_vision.images import open_image
+    from food_vision.images import ImageRejected, open_image
     from food_vision.predict import Predictor
 
     try:
@@ -86,14 +104,18 @@ def _predict(args: argparse.Namespace) -> int:
     except BundleError as exc:
         return _error(str(exc))
     status = 0
+    max_pixels = get_settings().max_image_pixels
     for path in args.images:
         try:
-            image = open_image(path)
+            image = open_image(path, max_pixels=max_pixels, min_side=predictor.meta.input_size)
         except FileNotFoundError:
             status = _error(f"{path}: no such file")
             continue
-        except (OSError, Image.DecompressionBombError) as exc:
-            status = _error(f"{path}: cannot decode image ({exc})")
+        except OSError as exc:
+            status = _error(f"{path}: cannot be read ({exc.strerror})")
+            continue
+        except ImageRejected as exc:
+            status = _error(f"{path}: {exc}")
             continue
         (predictions,) = predictor.predict([image], top_k=args.top_k)
         print(path)
@@ -112,8 +134,13 @@ def resolve_model_folder(model: str) -> Path | None:
 
 
 def _datasets(args: argparse.Namespace) -> int:
+    from food_vision.datasets import commands
     from food_vision.datasets.registry import list_datasets, resolve_dataset
 
+    if args.name is not None and args.import_from is None:
+        return _error("--name goes with --import ZIP_OR_DIR")
+    if args.check is not None or args.import_from is not None:
+        return commands.run(args, get_settings())
     data_dir = get_settings().resolved_data_dir
     if args.prepare:
         try:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from backend.services.dataset_library import DatasetLibrary
 from backend.services.datasets import DatasetService
 from backend.services.hub import Hub
 from backend.services.inference import InferenceOptions, InferenceService
@@ -28,6 +29,7 @@ class Services:
     datasets: DatasetService
     inference: InferenceService
     metrics: Metrics
+    library: DatasetLibrary
     ready: bool = False
 
     @classmethod
@@ -59,12 +61,14 @@ class Services:
         metrics.websockets.set_function(lambda: hub.subscriber_count)
         datasets = DatasetService(settings.resolved_data_dir)
         runs = RunService(store, training, datasets)
-        return cls(settings, store, hub, training, runs, datasets, inference, metrics)
+        library = DatasetLibrary(settings, store, hub)
+        return cls(settings, store, hub, training, runs, datasets, inference, metrics, library)
 
     async def start(self) -> None:
         """Prepare the run store and mark runs left active by an earlier server."""
         await asyncio.to_thread(self.settings.runs_dir.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(self.settings.resolved_data_dir.mkdir, parents=True, exist_ok=True)
+        await self.library.clear_leftovers()
         for record in await asyncio.to_thread(self.store.recover_interrupted):
             log.warning("run %s was left active by an earlier server: interrupted", record.id)
         self.ready = True

@@ -31,6 +31,14 @@ class RunUpdate:
     cancelling: bool = False
 
 
+@dataclass(frozen=True)
+class DatasetsChanged:
+    """A dataset was made, changed or deleted: pages refresh their list of datasets."""
+
+
+Message = RunUpdate | DatasetsChanged
+
+
 class Lagged:
     """Returned once by :meth:`Subscription.get` after messages were dropped."""
 
@@ -40,16 +48,16 @@ LAGGED = Lagged()
 
 class Subscription:
     def __init__(self, maxsize: int) -> None:
-        self._queue: asyncio.Queue[RunUpdate] = asyncio.Queue(maxsize=maxsize)
+        self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=maxsize)
         self._lagged = False
 
-    def offer(self, update: RunUpdate) -> None:
+    def offer(self, update: Message) -> None:
         try:
             self._queue.put_nowait(update)
         except asyncio.QueueFull:
             self._lagged = True
 
-    async def get(self) -> RunUpdate | Lagged:
+    async def get(self) -> Message | Lagged:
         if self._lagged:
             self._drain()
             self._lagged = False
@@ -70,7 +78,7 @@ class Hub:
         self.queue_size = queue_size
         self._subscribers: set[Subscription] = set()
 
-    def publish(self, update: RunUpdate) -> None:
+    def publish(self, update: Message) -> None:
         for subscriber in list(self._subscribers):
             subscriber.offer(update)
 

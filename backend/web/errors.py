@@ -9,14 +9,24 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from backend.services.dataset_library import DatasetInUse, StorageFull
 from backend.services.inference import ModelNotFoundError, OverloadedError
 from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
 from backend.services.run_store import RunNotFoundError
 from backend.services.runs import RunActiveError
 from backend.services.training import RunBusyError, RunNotActiveError
-from backend.services.uploads import CannotDecode, NotAnImage, UploadRejected, UploadTooLarge
-from backend.web.uploads import MalformedUpload, NotMultipart
+from backend.services.uploads import (
+    CannotDecode,
+    MalformedUpload,
+    NotAnImage,
+    NotMultipart,
+    UploadRejected,
+    UploadTooLarge,
+)
 from food_vision.config import ConfigError
+from food_vision.datasets.archive import UnsafeArchiveError
+from food_vision.datasets.managed import DatasetExists, DatasetNotFound, PhotoNotFound
+from food_vision.datasets.naming import InvalidName
 
 STATUSES: dict[type[Exception], int] = {
     UploadRejected: 400,
@@ -34,6 +44,13 @@ STATUSES: dict[type[Exception], int] = {
     RunNotActiveError: 409,
     RunActiveError: 409,
     OverloadedError: 503,
+    InvalidName: 422,
+    UnsafeArchiveError: 422,
+    DatasetNotFound: 404,
+    PhotoNotFound: 404,
+    DatasetExists: 409,
+    DatasetInUse: 409,
+    StorageFull: 507,
 }
 HANDLED = tuple(STATUSES)
 RETRY_AFTER_SECONDS = "1"

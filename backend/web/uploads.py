@@ -10,18 +10,13 @@ from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartException
 from starlette.types import Message
 
-from backend.services.uploads import UploadRejected, check_size
-
-MULTIPART_OVERHEAD = 64 * 1024
-MAX_FIELD_BYTES = 64 * 1024
-
-
-class NotMultipart(UploadRejected):
-    """The body is not a multipart form."""
-
-
-class MalformedUpload(UploadRejected):
-    """A multipart body that cannot be parsed, or has too many or too large parts."""
+from backend.services.uploads import (
+    MAX_FIELD_BYTES,
+    MULTIPART_OVERHEAD,
+    MalformedUpload,
+    NotMultipart,
+    check_size,
+)
 
 
 def limited_receive(
