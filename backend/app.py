@@ -11,7 +11,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
 from backend.services.container import Services
-from backend.web import api_datasets, api_meta, api_runs, errors, login, pages, predict, ws
+from backend.web import (
+    api_datasets,
+    api_meta,
+    api_runs,
+    dataset_pages,
+    errors,
+    login,
+    pages,
+    predict,
+    ws,
+)
 from backend.web.hosts import HostAllowlistMiddleware
 from backend.web.security import CrossSiteMiddleware, TokenAuthMiddleware
 from food_vision import __version__
@@ -49,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static")
-    routers = (api_meta, api_datasets, api_runs, predict, ws, login, pages)
+    routers = (api_meta, api_datasets, api_runs, predict, ws, login, dataset_pages, pages)
     for module in routers:
         app.include_router(module.router)
     return app

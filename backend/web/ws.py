@@ -9,7 +9,7 @@ from fastapi import APIRouter, WebSocket
 
 from backend.services.container import Services
 from backend.services.event_replay import replay_events
-from backend.services.hub import LAGGED, RunUpdate, Subscription
+from backend.services.hub import LAGGED, DatasetsChanged, RunUpdate, Subscription
 from backend.services.run_store import RunNotFoundError
 from backend.services.run_view import RunView, advance
 from backend.web import render
@@ -33,6 +33,9 @@ async def _page_stream(websocket: WebSocket, services: Services, sub: Subscripti
     view = await _send_snapshot(websocket, services)
     while True:
         item = await sub.get()
+        if isinstance(item, DatasetsChanged):
+            await websocket.send_text(render.dataset_choice(await services.datasets.list()))
+            continue
         if item is LAGGED or not isinstance(item, RunUpdate):
             view = await _send_snapshot(websocket, services)
             continue
@@ -55,7 +58,8 @@ async def _send_snapshot(websocket: WebSocket, services: Services) -> RunView | 
     view = await services.runs.current_view()
     records = await asyncio.to_thread(services.store.list)
     models = await asyncio.to_thread(services.runs.usable_models)
-    await websocket.send_text(render.snapshot(view, records, models))
+    datasets = render.dataset_choice(await services.datasets.list())
+    await websocket.send_text(render.snapshot(view, records, models) + datasets)
     return view
 
 
