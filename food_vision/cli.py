@@ -9,15 +9,19 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from food_vision.datasets.manifest import (
     DEFAULT_TEST_FRACTION,
     MAX_TEST_FRACTION,
     MIN_TEST_FRACTION,
+    read_manifest,
 )
 from food_vision.runs import is_valid_run_id, list_runs
 from food_vision.settings import get_settings
+
+if TYPE_CHECKING:
+    from food_vision.datasets.registry import DatasetEntry
 
 EXIT_USAGE = 2
 
@@ -148,10 +152,16 @@ def _datasets(args: argparse.Namespace) -> int:
         except (ValueError, RuntimeError, OSError) as exc:
             return _error(str(exc))
     for entry in list_datasets(data_dir):
-        missing = "not generated" if entry.kind == "generated" else "not downloaded"
-        state = "ready" if entry.available else missing
-        print(f"{entry.name:<24} {state:<15} {entry.title}")
+        print(f"{entry.name:<24} {_state(entry):<15} {entry.title}")
     return 0
+
+
+def _state(entry: DatasetEntry) -> str:
+    if entry.kind == "managed":
+        return "not ready" if read_manifest(entry.path).problems() else "ready"
+    if entry.available:
+        return "ready"
+    return "not generated" if entry.kind == "generated" else "not downloaded"
 
 
 def _runs(args: argparse.Namespace) -> int:

@@ -44,6 +44,7 @@ IMAGE_EXTENSIONS: tuple[str, ...] = (
     ".heif",
     ".hif",
 )
+CORRUPT = "cannot decode image: the file is truncated or corrupt"
 _JPEG_MAGIC = b"\xff\xd8\xff"
 # Starts of files that are images of an accepted kind: unreadable ones are corrupt, not "not
 # an image" (the ISO base media box ``ftyp`` begins HEIC and AVIF files at byte 4).
@@ -138,7 +139,7 @@ def load_photo(
             image.load()
             rgb = to_rgb(image)
         except _DECODE_ERRORS:
-            raise CorruptImage("cannot decode image: the file is truncated or corrupt") from None
+            raise CorruptImage(CORRUPT) from None
         return Photo(rgb.copy() if rgb is image else rgb, str(image.format), stored)
 
 
@@ -158,7 +159,7 @@ def verify_image(path: Path) -> str:
         try:
             image.verify()
         except _DECODE_ERRORS:
-            raise CorruptImage("the file is truncated or corrupt") from None
+            raise CorruptImage(CORRUPT) from None
         return str(image.format)
 
 
@@ -187,10 +188,10 @@ def _open(fp: BinaryIO) -> Image.Image:
         raise TooManyPixels(f"the image has too many pixels to decode ({exc})") from None
     except UnidentifiedImageError:
         if head.startswith(_IMAGE_MAGIC) or head[4:8] == b"ftyp" or head[8:12] == b"WEBP":
-            raise CorruptImage("cannot decode image: the file is truncated or corrupt") from None
+            raise CorruptImage(CORRUPT) from None
         raise NotAnImage(f"the file is not an image; accepted formats: {ACCEPTED_TEXT}") from None
     except _DECODE_ERRORS:
-        raise CorruptImage("cannot decode image: the file is corrupt") from None
+        raise CorruptImage(CORRUPT) from None
 
 
 def _check_pixels(size: tuple[int, int], stored: tuple[int, int], limit: int) -> None:

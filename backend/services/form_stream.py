@@ -131,7 +131,7 @@ class _Receiver:
         self.ended = False
         self._notes: list[tuple[str, bytes]] = []
         self._headers: list[tuple[bytes, bytes]] = []
-        self._name = b""
+        self._name = self._value = b""
         self._field: tuple[str, bytearray] | None = None
         self._file: StagedFile | None = None
         self._out: AsyncBufferedIOBase | None = None
@@ -151,8 +151,10 @@ class _Receiver:
             if kind == "header_field":
                 self._name += data
             elif kind == "header_value":
-                self._headers.append((self._name.lower(), data))
-                self._name = b""
+                self._value += data
+            elif kind == "header_end":
+                self._headers.append((self._name.lower(), self._value))
+                self._name = self._value = b""
             elif kind == "headers_finished":
                 await self._begin_part()
             elif kind == "part_data":
@@ -163,7 +165,7 @@ class _Receiver:
                 self.ended = True
 
     async def _begin_part(self) -> None:
-        disposition = b"".join(v for k, v in self._headers if k == b"content-disposition")
+        disposition = next((v for k, v in self._headers if k == b"content-disposition"), b"")
         self._headers = []
         _, options = parse_options_header(disposition)
         name = options.get(b"name", b"").decode("utf-8", "replace")

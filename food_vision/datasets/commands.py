@@ -18,6 +18,7 @@ from food_vision.datasets.managed import (
     DatasetExists,
     DatasetNotFound,
     create_dataset,
+    delete_dataset,
     managed_bytes,
     open_dataset,
 )
@@ -78,25 +79,36 @@ def _import(
     data_dir = settings.resolved_data_dir
     if not source.exists():
         raise ValueError(f"no file or folder {source}")
+    if not source.is_dir() and not zipfile.is_zipfile(source):
+        raise ValueError(f"{source} is neither a folder nor a zip archive")
+    made = _open_or_make(data_dir, name, fraction, source)
+    try:
+        if source.is_dir():
+            report = import_folder(data_dir, name, source, limits, move=False)
+        else:
+            room = max(settings.max_datasets_bytes - managed_bytes(data_dir), 0)
+            report = import_archive(data_dir, name, source, limits, max_bytes=room)
+    except BaseException:
+        if made:  # a refused import leaves nothing behind
+            delete_dataset(data_dir, name)
+        raise
+    for line in report_lines(report, open_dataset(data_dir, name)):
+        print(line)
+    return 0
+
+
+def _open_or_make(data_dir: Path, name: str, fraction: float | None, source: Path) -> bool:
+    """Whether the dataset had to be made."""
     try:
         open_dataset(data_dir, name)
     except DatasetNotFound:
         if (data_dir / name).exists():
             raise
         create_dataset(data_dir, name, test_fraction=fraction, source=f"import {source.name}")
-    else:
-        if fraction is not None:
-            raise DatasetExists(f"{name} exists: its test fraction was set when it was made")
-    if source.is_dir():
-        report = import_folder(data_dir, name, source, limits, move=False)
-    elif zipfile.is_zipfile(source):
-        room = settings.max_datasets_bytes - managed_bytes(data_dir)
-        report = import_archive(data_dir, name, source, limits, max_bytes=max(room, 0))
-    else:
-        raise ValueError(f"{source} is neither a folder nor a zip archive")
-    for line in report_lines(report, open_dataset(data_dir, name)):
-        print(line)
-    return 0
+        return True
+    if fraction is not None:
+        raise DatasetExists(f"{name} exists: its test fraction was set when it was made")
+    return False
 
 
 def report_lines(report: ImportReport, manifest: DatasetManifest) -> Iterator[str]:

@@ -128,8 +128,6 @@ def check_photos(
 
     Decoding releases the GIL, so a few threads check photos side by side.
     """
-    if thumbnails is not None:
-        thumbnails.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(4, len(os.sched_getaffinity(0))))
     with ThreadPoolExecutor(workers, thread_name_prefix="photo-check") as pool:
         outcomes = list(pool.map(lambda c: _outcome(c, limits, thumbnails), candidates))
@@ -158,6 +156,7 @@ def _outcome(
 def _write_thumbnail(photo: Photo, path: Path) -> Path:
     """A JPEG at most ``THUMBNAIL_SIDE`` pixels on its longer side: served instead of the
     photo wherever a page shows many."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     photo.image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
     photo.image.save(path, format="JPEG", quality=THUMBNAIL_QUALITY)
     return path
