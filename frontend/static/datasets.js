@@ -18,7 +18,10 @@
     return items.reduce(function (sum, item) { return sum + item.file.size; }, 0);
   }
 
-  function megabytes(bytes) { return (bytes / (1024 * 1024)).toFixed(1) + " MB"; }
+  function megabytes(bytes) {
+    if (bytes < 1024 * 1024) return Math.ceil(bytes / 1024) + " KB";
+    return (bytes / (1024 * 1024)).toFixed(1) + " MB";
+  }
 
   // A dropped folder arrives as an entry to walk; files keep their path inside it.
   function walk(entry) {

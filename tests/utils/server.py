@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,7 @@ class AppServer:
     home: Path
     port: int = field(default_factory=free_port)
     settings: dict[str, str] = field(default_factory=dict)
+    preexec: Callable[[], None] | None = None  # run in the child before uvicorn (rlimits)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -87,6 +89,7 @@ class AppServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=self.preexec,
             )
         self.wait_ready(timeout)
 
