@@ -73,19 +73,28 @@ def build_parser() -> tuple[
         "--prepare", metavar="NAME", help="generate or download a named dataset first"
     )
     action.add_argument(
-        "--check", metavar="DIR", type=Path, help="report what importing DIR would do, file by "
+        "--check",
+        metavar="DIR",
+        type=Path,
+        help="report what importing DIR would do, file by "
         "file; exit 1 when it could not be trained on",
-    )  # fmt: skip
+    )
     action.add_argument(
-        "--import", dest="import_from", metavar="ZIP_OR_DIR", type=Path,
+        "--import",
+        dest="import_from",
+        metavar="ZIP_OR_DIR",
+        type=Path,
         help="add the photos of a zip or folder to the managed dataset --name (made if new)",
-    )  # fmt: skip
+    )
     datasets.add_argument("--name", help="the managed dataset that --import fills")
     datasets.add_argument(
-        "--test-fraction", type=float, default=None, metavar="F",
+        "--test-fraction",
+        type=float,
+        default=None,
+        metavar="F",
         help=f"share of photos kept for testing ({MIN_TEST_FRACTION}-{MAX_TEST_FRACTION}; "
         f"default {DEFAULT_TEST_FRACTION}): for --check, and for a dataset --import makes",
-    )  # fmt: skip
+    )
     datasets.set_defaults(handler=_datasets)
     runs = commands.add_parser("runs", help="list training runs")
     runs.set_defaults(handler=_runs)

@@ -49,8 +49,18 @@ _JPEG_MAGIC = b"\xff\xd8\xff"
 # Starts of files that are images of an accepted kind: unreadable ones are corrupt, not "not
 # an image" (the ISO base media box ``ftyp`` begins HEIC and AVIF files at byte 4).
 _IMAGE_MAGIC = (_JPEG_MAGIC, b"\x89PNG", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError,
-                  struct.error, ZeroDivisionError, Image.DecompressionBombError)  # fmt: skip
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    TypeError,
+    IndexError,
+    KeyError,
+    struct.error,
+    ZeroDivisionError,
+    Image.DecompressionBombError,
+)
 
 
 class ImageRejected(ValueError):

@@ -53,8 +53,12 @@ class DatasetDetail:
             {"id": p.image_id, "label": p.label, "split": p.split, "file": p.relative}
             for p in self.photos
         ]
-        return {**self.manifest.to_dict(), "problems": problems, "ready": not problems,
-                "photos": photos}  # fmt: skip
+        return {
+            **self.manifest.to_dict(),
+            "problems": problems,
+            "ready": not problems,
+            "photos": photos,
+        }
 
 
 class DatasetLibrary:
@@ -113,9 +117,13 @@ class DatasetLibrary:
                 raise MalformedUpload("no archive: send the zip in the 'file' field")
             room = await self._room()
             return await self._change(
-                import_archive, self.data_dir, name, form.files[0].path, self.limits,
+                import_archive,
+                self.data_dir,
+                name,
+                form.files[0].path,
+                self.limits,
                 max_bytes=room,
-            )  # fmt: skip
+            )
 
     async def add_class(self, name: str, label: str) -> DatasetManifest:
         return await self._change(managed.add_class, self.data_dir, name, label)

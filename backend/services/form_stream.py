@@ -141,8 +141,16 @@ class _Receiver:
         def note(kind: str) -> Any:
             return lambda data=b"", start=0, end=0: self._notes.append((kind, data[start:end]))
 
-        names = ("part_begin", "header_field", "header_value", "header_end",
-                 "headers_finished", "part_data", "part_end", "end")  # fmt: skip
+        names = (
+            "part_begin",
+            "header_field",
+            "header_value",
+            "header_end",
+            "headers_finished",
+            "part_data",
+            "part_end",
+            "end",
+        )
         return {f"on_{name}": note(name) for name in names}
 
     async def act(self) -> None:

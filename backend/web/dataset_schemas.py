@@ -24,9 +24,12 @@ class DatasetIn(BaseModel):
         min_length=1, max_length=MAX_DATASET_NAME_CHARS
     )
     test_fraction: float | None = Field(
-        None, ge=MIN_TEST_FRACTION, le=MAX_TEST_FRACTION, allow_inf_nan=False,
+        None,
+        ge=MIN_TEST_FRACTION,
+        le=MAX_TEST_FRACTION,
+        allow_inf_nan=False,
         description="share of photos added per class that go to test (default 0.2)",
-    )  # fmt: skip
+    )
 
 
 class ClassIn(BaseModel):

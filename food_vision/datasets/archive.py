@@ -32,8 +32,23 @@ _ZIP_METHODS = frozenset(
     {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 )
 # A member with one of these endings is an archive inside the archive: never unpacked.
-_ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".tbz2", ".xz", ".txz", ".zst",
-                     ".7z", ".rar", ".lz", ".lzma", ".cab", ".jar")  # fmt: skip
+_ARCHIVE_SUFFIXES = (
+    ".zip",
+    ".tar",
+    ".gz",
+    ".tgz",
+    ".bz2",
+    ".tbz2",
+    ".xz",
+    ".txz",
+    ".zst",
+    ".7z",
+    ".rar",
+    ".lz",
+    ".lzma",
+    ".cab",
+    ".jar",
+)
 _DRIVE = re.compile(r"[A-Za-z]:")
 _FILE_KINDS = {
     stat.S_IFLNK: "a symbolic link",

@@ -101,7 +101,8 @@ def test_a_photo_over_its_limit_is_skipped_and_the_rest_kept(client: httpx.Clien
     photos = {**class_photos("pizza", 3), "huge.jpg": b"\xff\xd8\xff" + b"\0" * 200_000}
     report = send(client, "perfile", "pizza", photos).json()
     assert len(report["accepted"]) == len(photos) - 1
-    assert report["skipped"] == [{"file": "huge.jpg", "reason": "too large: over the 96.0 KiB limit"}]
+    reason = "too large: over the 96.0 KiB limit"
+    assert report["skipped"] == [{"file": "huge.jpg", "reason": reason}]
 
 
 def test_too_many_files_in_one_request_are_refused_whole(
@@ -171,8 +172,11 @@ def test_the_datasets_total_size_is_kept(client: httpx.Client, server: AppServer
             break
     assert refused is not None and refused.status_code == 413
     assert "size limit" in refused.json()["detail"]
-    used = sum(p.stat().st_size for p in (server.data_dir).rglob("*") if p.is_file()
-               and not p.is_relative_to(server.data_dir / ".locks"))  # fmt: skip
+    used = sum(
+        p.stat().st_size
+        for p in (server.data_dir).rglob("*")
+        if p.is_file() and not p.is_relative_to(server.data_dir / ".locks")
+    )
     assert used <= 3 * 1024 * 1024 + 64 * 1024
     assert staging_is_empty(server)
 

@@ -40,6 +40,11 @@ def send(client: httpx.Client, name: str, label: str, photos: dict[str, bytes]) 
     return client.post(f"/api/datasets/{name}/images", data={"label": label}, files=files)
 
 
+def send_as(client: httpx.Client, name: str, field: str) -> httpx.Response:
+    files = {field: ("a.jpg", b"x")}
+    return client.post(f"/api/datasets/{name}/images", data={"label": "x"}, files=files)
+
+
 def send_zip(client: httpx.Client, name: str, data: bytes) -> httpx.Response:
     return client.post(f"/api/datasets/{name}/archive", files={"file": ("photos.zip", data)})
 
@@ -105,14 +110,25 @@ def test_every_photo_a_phone_takes_is_accepted_and_the_rest_say_why(
     deep = image_bytes(Image.fromarray(np.full((60, 80), 40000, dtype=np.uint16)), "PNG")
     animated = [picture(8), picture(9)]
     gif = image_bytes(animated[0], "GIF", save_all=True, append_images=animated[1:])
-    photos = {**every_format(seed=20), "cmyk.jpg": cmyk, "deep.png": deep, "moving.gif": gif,
-              "empty.jpg": b"", "notes.txt": b"milk, eggs", "cut.jpg": cmyk[: len(cmyk) // 3],
-              "icon.png": image_bytes(picture(1, size=(16, 16)), "PNG")}  # fmt: skip
+    photos = {
+        **every_format(seed=20),
+        "cmyk.jpg": cmyk,
+        "deep.png": deep,
+        "moving.gif": gif,
+        "empty.jpg": b"",
+        "notes.txt": b"milk, eggs",
+        "cut.jpg": cmyk[: len(cmyk) // 3],
+        "icon.png": image_bytes(picture(1, size=(16, 16)), "PNG"),
+    }
     response = send(client, "formats", "pizza", photos)
     assert response.status_code == 200, response.text
     report = response.json()
-    assert {a["file"] for a in report["accepted"]} == {*every_format(), "cmyk.jpg", "deep.png",
-                                                      "moving.gif"}  # fmt: skip
+    assert {a["file"] for a in report["accepted"]} == {
+        *every_format(),
+        "cmyk.jpg",
+        "deep.png",
+        "moving.gif",
+    }
     reasons = {s["file"]: s["reason"] for s in report["skipped"]}
     assert reasons["empty.jpg"] == "the file is empty"
     assert reasons["notes.txt"].startswith("the file is not an image")
@@ -121,8 +137,11 @@ def test_every_photo_a_phone_takes_is_accepted_and_the_rest_say_why(
     assert report["counts"]["pizza"]["train"] + report["counts"]["pizza"]["test"] == 11
     extensions = {Path(f).suffix for f in stored(server, "formats") if not f.startswith(".")}
     assert {".heic", ".avif", ".tif", ".webp", ".bmp", ".gif", ".png", ".jpg"} <= extensions
-    assert all(re.fullmatch(r"[0-9a-f]{32}", Path(f).stem) for f in stored(server, "formats")
-               if f.startswith(("train/", "test/")))  # fmt: skip
+    assert all(
+        re.fullmatch(r"[0-9a-f]{32}", Path(f).stem)
+        for f in stored(server, "formats")
+        if f.startswith(("train/", "test/"))
+    )
 
 
 def test_a_retried_batch_adds_nothing_twice(client: httpx.Client, server: Server) -> None:
@@ -165,10 +184,11 @@ def test_thumbnails_are_small_jpegs_and_photos_can_be_removed(client: httpx.Clie
 
 def test_classes_are_added_and_removed_by_name(client: httpx.Client) -> None:
     make(client, "classes")
-    assert client.post("/api/datasets/classes/classes", json={"label": "Ramen 🍜"}).status_code == 201
-    assert client.post("/api/datasets/classes/classes", json={"label": "ramen 🍜"}).status_code == 409
+    url = "/api/datasets/classes/classes"
+    assert client.post(url, json={"label": "Ramen 🍜"}).status_code == 201
+    assert client.post(url, json={"label": "ramen 🍜"}).status_code == 409
     for label in ("a/b", "train", "", ".x"):
-        response = client.post("/api/datasets/classes/classes", json={"label": label})
+        response = client.post(url, json={"label": label})
         assert response.status_code == 422, label
     assert client.delete("/api/datasets/classes/classes/Ramen%20%F0%9F%8D%9C").status_code == 204
     assert client.delete("/api/datasets/classes/classes/nothing").status_code == 404
@@ -184,10 +204,8 @@ def test_upload_bad_requests_are_4xx_with_a_message(client: httpx.Client) -> Non
         (send(client, "badreq", "", photo), 400, "'label' field"),
         (client.post("/api/datasets/badreq/images", data={"label": "x"}), 415, "multipart"),
         (client.post("/api/datasets/badreq/images", json={"label": "x"}), 415, "multipart"),
-        (client.post("/api/datasets/badreq/images", files={"photo": ("a.jpg", b"x")},
-                     data={"label": "x"}), 400, "'files' field"),  # fmt: skip
-        (client.post("/api/datasets/badreq/archive", files={"file": ("a.zip", b"PK")}), 422,
-         "not a readable zip"),  # fmt: skip
+        (send_as(client, "badreq", "photo"), 400, "'files' field"),
+        (send_zip(client, "badreq", b"PK"), 422, "not a readable zip"),
     ]
     for response, status, text in cases:
         assert response.status_code == status, response.text
@@ -200,19 +218,24 @@ def test_a_zip_of_class_folders_and_one_with_its_own_split(
 ) -> None:
     make(client, "zips")
     pizza, sushi = class_photos("pizza", 4), class_photos("sushi", 4)
-    classes = {**{f"my photos/pizza/{n}": d for n, d in pizza.items()},
-               **{f"my photos/sushi/{n}": d for n, d in sushi.items()},
-               "my photos/readme.txt": b"hi", "__MACOSX/my photos/._x": b"x"}  # fmt: skip
+    classes = {
+        **{f"my photos/pizza/{n}": d for n, d in pizza.items()},
+        **{f"my photos/sushi/{n}": d for n, d in sushi.items()},
+        "my photos/readme.txt": b"hi",
+        "__MACOSX/my photos/._x": b"x",
+    }
     report = send_zip(client, "zips", make_zip(classes)).json()
     assert len(report["accepted"]) == len(pizza) + len(sushi)
     assert [s["file"] for s in report["skipped"]] == ["my photos/readme.txt"]
     steak = list(class_photos("steak", 2).items())
-    split = make_zip({f"train/steak/{steak[0][0]}": steak[0][1],
-                      f"test/steak/{steak[1][0]}": steak[1][1]})  # fmt: skip
+    split = make_zip(
+        {f"train/steak/{steak[0][0]}": steak[0][1], f"test/steak/{steak[1][0]}": steak[1][1]}
+    )
     kept = send_zip(client, "zips", split).json()
     assert sorted((a["file"], a["split"]) for a in kept["accepted"]) == [
-        (f"test/steak/{steak[1][0]}", "test"), (f"train/steak/{steak[0][0]}", "train")
-    ]  # fmt: skip
+        (f"test/steak/{steak[1][0]}", "test"),
+        (f"train/steak/{steak[0][0]}", "train"),
+    ]
     assert staging_is_empty(server)
 
 
@@ -276,12 +299,21 @@ def test_the_page_shows_the_dataset_with_names_escaped(client: httpx.Client) -> 
     plain = client.post("/datasets/viapage/classes", data={"label": "soup"})
     assert plain.status_code == 303 and plain.headers["location"] == "/?dataset=viapage#datasets"
     report = client.post(
-        "/datasets/viapage/photos", data={"label": "soup"},
-        files=[("files", ("x.txt", b"hello"))], headers=hx,
-    )  # fmt: skip
+        "/datasets/viapage/photos",
+        data={"label": "soup"},
+        files=[("files", ("x.txt", b"hello"))],
+        headers=hx,
+    )
     assert report.status_code == 200 and "x.txt" in report.text and "not an image" in report.text
-    assert client.post("/datasets/nowhere/photos", headers=hx, files=[("files", ("a", b"a"))],
-                       data={"label": "a"}).status_code == 404  # fmt: skip
+    assert (
+        client.post(
+            "/datasets/nowhere/photos",
+            headers=hx,
+            files=[("files", ("a", b"a"))],
+            data={"label": "a"},
+        ).status_code
+        == 404
+    )
 
 
 def test_the_training_form_hears_of_new_datasets_over_the_page_socket(
@@ -304,16 +336,21 @@ def test_photos_brought_in_train_a_model_that_predicts_every_format(
         assert send(client, "trained", label, class_photos(label, 8)).status_code == 200
     assert client.get("/api/datasets/trained").json()["ready"]
     server.wait_idle()
-    run = client.post("/api/runs", json={"dataset": "trained", "architecture": "tinyvgg",
-                                         "epochs": 1, "batch_size": 8}).json()  # fmt: skip
+    run = client.post(
+        "/api/runs",
+        json={"dataset": "trained", "architecture": "tinyvgg", "epochs": 1, "batch_size": 8},
+    ).json()
     assert client.delete("/api/datasets/trained").status_code == 409
     photo_id = client.get("/api/datasets/trained").json()["photos"][0]["id"]
     assert client.delete(f"/api/datasets/trained/images/{photo_id}").status_code == 409
     assert server.wait_status(run["id"], {"completed", "failed"})["status"] == "completed"
-    phone = {**every_format(seed=90), "48mp.jpg": image_bytes(Image.new("L", (8064, 6048), 99),
-                                                             "JPEG", quality=70)}  # fmt: skip
+    phone = {
+        **every_format(seed=90),
+        "48mp.jpg": image_bytes(Image.new("L", (8064, 6048), 99), "JPEG", quality=70),
+    }
     for file, data in phone.items():
-        response = client.post("/api/predict", data={"model": run["id"]}, files={"file": (file, data)})
+        files = {"file": (file, data)}
+        response = client.post("/api/predict", data={"model": run["id"]}, files=files)
         assert response.status_code == 200, (file, response.text)
         assert response.json()["predictions"][0]["label"] in {"pizza", "steak", "sushi"}
     assert client.delete("/api/datasets/trained").status_code == 204

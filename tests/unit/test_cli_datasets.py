@@ -84,8 +84,10 @@ def test_import_of_a_zip_keeps_its_split(tmp_path: Path, env: dict[str, str], ho
     )
     assert result.returncode == 0, result.stderr
     manifest = read_manifest(home / "data" / "zipped")
-    assert manifest.count_table() == {"pizza": {"train": 1, "test": 1},
-                                      "sushi": {"train": 1, "test": 1}}  # fmt: skip
+    assert manifest.count_table() == {
+        "pizza": {"train": 1, "test": 1},
+        "sushi": {"train": 1, "test": 1},
+    }
     assert manifest.split.test_fraction == 0.3
 
 

@@ -262,9 +262,11 @@ def test_an_archive_keeps_its_split_and_an_unsafe_one_changes_nothing(
     managed.create_dataset(data_dir, "mine")
     report = import_archive(data_dir, "mine", good, LIMITS, max_bytes=10**8)
     assert {(a["file"], a["split"]) for a in report.accepted} == {
-        ("train/x/a.jpg", "train"), ("test/x/b.jpg", "test"),
-        ("train/y/c.jpg", "train"), ("test/y/d.jpg", "test"),
-    }  # fmt: skip
+        ("train/x/a.jpg", "train"),
+        ("test/x/b.jpg", "test"),
+        ("train/y/c.jpg", "train"),
+        ("test/y/d.jpg", "test"),
+    }
     before = tree(data_dir / "mine")
     for members in ({"../evil.jpg": jpeg["a"]}, {"x/inner.zip": good.read_bytes()}):
         bad = tmp_path / "bad.zip"
