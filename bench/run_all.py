@@ -28,7 +28,12 @@ from bench.table import Row, print_table
 from food_vision.process_group import signal_group
 
 BENCH = Path(__file__).resolve().parent
-OURS = {"live": "bench_live.py", "predict": "bench_predict.py", "lifecycle": "bench_lifecycle.py"}
+OURS = {
+    "live": "bench_live.py",
+    "predict": "bench_predict.py",
+    "lifecycle": "bench_lifecycle.py",
+    "datasets": "bench_datasets.py",
+}
 TRAINING = "bench_training.py"
 LIMIT_SECONDS = {False: 420, True: 180}
 

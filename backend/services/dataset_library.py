@@ -100,7 +100,8 @@ class DatasetLibrary:
             report = ImportReport()
             for staged in form.files:
                 if staged.too_large:
-                    report.skip(staged.filename, f"too large: over the {human_size(limit)} limit")
+                    too_large = f"too large: over the {human_size(limit)} limit per photo"
+                    report.skip(staged.filename, too_large)
             candidates = [
                 Candidate(f.filename, f.path, label) for f in form.files if not f.too_large
             ]
@@ -112,10 +113,10 @@ class DatasetLibrary:
         """One zip (multipart ``file``): class folders, or ``train/`` and ``test/``."""
         await self.detail(name)
         limit = self.settings.max_dataset_upload_bytes
+        room = await self._room()  # what the unpacked photos may take (the zip goes after)
         async with self._staged(body, "file", files=1, file_bytes=limit) as form:
             if not form.files:
                 raise MalformedUpload("no archive: send the zip in the 'file' field")
-            room = await self._room()
             return await self._change(
                 import_archive,
                 self.data_dir,

@@ -4,7 +4,6 @@ watch the dataset reach the training form over the page's socket, train on it an
 
 from __future__ import annotations
 
-import base64
 import re
 from pathlib import Path
 
@@ -12,28 +11,17 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.server import Server
-from tests.e2e.ui import END_TIMEOUT, expect_live_run, start_run_from_form
+from tests.e2e.ui import (
+    END_TIMEOUT,
+    drop_files,
+    expect_live_run,
+    file_payload,
+    start_run_from_form,
+)
 from tests.utils.photos import class_photos, every_format
 
 pytestmark = pytest.mark.e2e
 COUNTS = re.compile(r"\d+ train · \d+ test")
-
-# Files from base64 bytes in one DataTransfer, dropped the way a browser delivers a drop.
-DROP = """({selector, files}) => {
-  const data = new DataTransfer();
-  for (const {b64, name} of files) {
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    data.items.add(new File([bytes], name, {type: 'application/octet-stream'}));
-  }
-  const zone = document.querySelector(selector);
-  let consumed = true;
-  for (const kind of ['dragenter', 'dragover', 'drop']) {
-    const event = new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: data});
-    zone.dispatchEvent(event);
-    consumed = consumed && event.defaultPrevented;
-  }
-  return consumed;
-}"""
 
 
 def class_section(page: Page, label: str) -> Locator:
@@ -62,11 +50,10 @@ def test_photos_from_disk_become_a_dataset_that_trains_and_predicts(
         expect(class_section(page, label)).to_be_visible()
 
     dropped = [
-        {"b64": base64.b64encode(data).decode(), "name": name}
+        file_payload(data, name)
         for name, data in {**photos["pizza"], "notes.txt": b"not a photo"}.items()
     ]
-    selector = 'section.ds-class[aria-label="class pizza"] form.ds-drop'
-    assert page.evaluate(DROP, {"selector": selector, "files": dropped})
+    assert drop_files(page, 'section.ds-class[aria-label="class pizza"] form.ds-drop', dropped)
     upload_done(page, len(dropped))
     report = page.locator("#upload-report")
     expect(report).to_contain_text(f"{len(photos['pizza'])} added, 1 skipped")

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.utils.dataset_calls import make, send, staging_is_empty, stored
 from tests.utils.photos import camera_jpeg, class_photos
 from tests.utils.server import AppServer
 
@@ -40,25 +41,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
 def client(server: AppServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=60) as http:
         yield http
-
-
-def make(client: httpx.Client, name: str) -> None:
-    assert client.post("/api/datasets", json={"name": name}).status_code == 201
-
-
-def send(client: httpx.Client, name: str, label: str, photos: dict[str, bytes]) -> httpx.Response:
-    files = [("files", (file, data)) for file, data in photos.items()]
-    return client.post(f"/api/datasets/{name}/images", data={"label": label}, files=files)
-
-
-def contents(server: AppServer, name: str) -> list[str]:
-    root = server.data_dir / name
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-
-
-def staging_is_empty(server: AppServer) -> bool:
-    staging = server.data_dir / ".staging"
-    return not staging.exists() or not any(staging.iterdir())
 
 
 def part_head(label: str) -> bytes:
@@ -101,7 +83,7 @@ def test_a_photo_over_its_limit_is_skipped_and_the_rest_kept(client: httpx.Clien
     photos = {**class_photos("pizza", 3), "huge.jpg": b"\xff\xd8\xff" + b"\0" * 200_000}
     report = send(client, "perfile", "pizza", photos).json()
     assert len(report["accepted"]) == len(photos) - 1
-    reason = "too large: over the 96.0 KiB limit"
+    reason = "too large: over the 96.0 KiB limit per photo"
     assert report["skipped"] == [{"file": "huge.jpg", "reason": reason}]
 
 
@@ -111,7 +93,8 @@ def test_too_many_files_in_one_request_are_refused_whole(
     make(client, "count")
     response = send(client, "count", "pizza", class_photos("pizza", 13))
     assert response.status_code == 413 and "more than 12 files" in response.json()["detail"]
-    assert contents(server, "count") == ["dataset.json"] and staging_is_empty(server)
+    assert stored(server.data_dir, "count") == ["dataset.json"]
+    assert staging_is_empty(server.data_dir)
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_reading(
@@ -130,7 +113,7 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(
         reply = read_reply(sock)
     assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
     assert b"1.0 MiB limit" in reply
-    assert contents(server, "declared") == ["dataset.json"]
+    assert stored(server.data_dir, "declared") == ["dataset.json"]
 
 
 def test_a_chunked_upload_is_cut_off_once_over_the_limit(
@@ -156,7 +139,8 @@ def test_a_chunked_upload_is_cut_off_once_over_the_limit(
     assert b"1.0 MiB limit" in reply
     # The server stops reading at the limit; what was sent past it sits in socket buffers.
     assert sent < 16 * 1024 * 1024, f"sent {sent} bytes before the server refused"
-    assert contents(server, "chunked") == ["dataset.json"] and staging_is_empty(server)
+    assert stored(server.data_dir, "chunked") == ["dataset.json"]
+    assert staging_is_empty(server.data_dir)
 
 
 def test_the_datasets_total_size_is_kept(client: httpx.Client, server: AppServer) -> None:
@@ -178,7 +162,7 @@ def test_the_datasets_total_size_is_kept(client: httpx.Client, server: AppServer
         if p.is_file() and not p.is_relative_to(server.data_dir / ".locks")
     )
     assert used <= 3 * 1024 * 1024 + 64 * 1024
-    assert staging_is_empty(server)
+    assert staging_is_empty(server.data_dir)
 
 
 def test_two_uploads_at_once_lose_nothing(server: AppServer) -> None:
@@ -220,7 +204,7 @@ def test_a_dataset_deleted_during_an_upload_ends_it_cleanly(
         sock.close()
     assert reply.startswith(b"HTTP/1.1 404"), reply[:300]
     assert b"no dataset named" in reply
-    assert not (server.data_dir / "vanishing").exists() and staging_is_empty(server)
+    assert not (server.data_dir / "vanishing").exists() and staging_is_empty(server.data_dir)
 
 
 def _small_disk() -> None:
@@ -235,13 +219,13 @@ def test_a_full_disk_is_named_and_the_dataset_stays_intact(tmp_path: Path) -> No
         with httpx.Client(base_url=full.url, timeout=60) as http:
             make(http, "full")
             assert send(http, "full", "pizza", class_photos("pizza", 3)).status_code == 200
-            before = contents(full, "full")
+            before = stored(full.data_dir, "full")
             big = {"big.jpg": camera_jpeg(1200, 900, quality=98)}
             assert len(big["big.jpg"]) > FILE_SIZE_LIMIT
             response = send(http, "full", "pizza", big)
             assert response.status_code == 507, response.text
             assert "disk is full" in response.json()["detail"]
-            assert contents(full, "full") == before and staging_is_empty(full)
+            assert stored(full.data_dir, "full") == before and staging_is_empty(full.data_dir)
             assert http.get("/api/datasets/full").json()["counts"]["pizza"]
     finally:
         full.stop()

@@ -17,6 +17,7 @@ from PIL import Image
 from websockets.sync.client import connect
 
 from tests.integration.conftest import Server
+from tests.utils.dataset_calls import make, send, staging_is_empty, stored
 from tests.utils.factories import image_bytes, make_zip
 from tests.utils.photos import class_photos, every_format, picture
 
@@ -29,17 +30,6 @@ def client(server: Server) -> Iterator[httpx.Client]:
         yield http
 
 
-def make(client: httpx.Client, name: str, **extra: object) -> dict:
-    response = client.post("/api/datasets", json={"name": name, **extra})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def send(client: httpx.Client, name: str, label: str, photos: dict[str, bytes]) -> httpx.Response:
-    files = [("files", (file, data)) for file, data in photos.items()]
-    return client.post(f"/api/datasets/{name}/images", data={"label": label}, files=files)
-
-
 def send_as(client: httpx.Client, name: str, field: str) -> httpx.Response:
     files = {field: ("a.jpg", b"x")}
     return client.post(f"/api/datasets/{name}/images", data={"label": "x"}, files=files)
@@ -47,16 +37,6 @@ def send_as(client: httpx.Client, name: str, field: str) -> httpx.Response:
 
 def send_zip(client: httpx.Client, name: str, data: bytes) -> httpx.Response:
     return client.post(f"/api/datasets/{name}/archive", files={"file": ("photos.zip", data)})
-
-
-def stored(server: Server, name: str) -> list[str]:
-    root = server.data_dir / name
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-
-
-def staging_is_empty(server: Server) -> bool:
-    staging = server.data_dir / ".staging"
-    return not staging.exists() or not any(staging.iterdir())
 
 
 def test_a_dataset_is_made_read_and_deleted(client: httpx.Client) -> None:
@@ -135,11 +115,12 @@ def test_every_photo_a_phone_takes_is_accepted_and_the_rest_say_why(
     assert "truncated or corrupt" in reasons["cut.jpg"]
     assert reasons["icon.png"].startswith("too small: 16x16")
     assert report["counts"]["pizza"]["train"] + report["counts"]["pizza"]["test"] == 11
-    extensions = {Path(f).suffix for f in stored(server, "formats") if not f.startswith(".")}
+    files = stored(server.data_dir, "formats")
+    extensions = {Path(f).suffix for f in files if not f.startswith(".")}
     assert {".heic", ".avif", ".tif", ".webp", ".bmp", ".gif", ".png", ".jpg"} <= extensions
     assert all(
         re.fullmatch(r"[0-9a-f]{32}", Path(f).stem)
-        for f in stored(server, "formats")
+        for f in stored(server.data_dir, "formats")
         if f.startswith(("train/", "test/"))
     )
 
@@ -148,11 +129,11 @@ def test_a_retried_batch_adds_nothing_twice(client: httpx.Client, server: Server
     make(client, "retry")
     photos = class_photos("sushi", 6)
     first = send(client, "retry", "sushi", photos).json()
-    before = stored(server, "retry")
+    before = stored(server.data_dir, "retry")
     again = send(client, "retry", "sushi", photos).json()
     assert again["accepted"] == [] and len(again["duplicates"]) == len(first["accepted"])
     assert {d["same_as"].split("/")[1] for d in again["duplicates"]} == {"sushi"}
-    assert stored(server, "retry") == before
+    assert stored(server.data_dir, "retry") == before
 
 
 def test_the_same_photo_under_two_classes_is_one_photo(client: httpx.Client) -> None:
@@ -236,7 +217,7 @@ def test_a_zip_of_class_folders_and_one_with_its_own_split(
         (f"test/steak/{steak[1][0]}", "test"),
         (f"train/steak/{steak[0][0]}", "train"),
     ]
-    assert staging_is_empty(server)
+    assert staging_is_empty(server.data_dir)
 
 
 def zip_bomb() -> bytes:
@@ -276,11 +257,11 @@ def test_hostile_archives_are_refused_and_change_nothing(
     if client.get(f"/api/datasets/{name}").status_code == 404:
         make(client, name)
         send(client, name, "pizza", class_photos("pizza", 3))
-    before = stored(server, name)
+    before = stored(server.data_dir, name)
     response = send_zip(client, name, archive)
     assert response.status_code == 422 and reason in response.json()["detail"], response.text
-    assert stored(server, name) == before
-    assert staging_is_empty(server)
+    assert stored(server.data_dir, name) == before
+    assert staging_is_empty(server.data_dir)
 
 
 def test_the_page_shows_the_dataset_with_names_escaped(client: httpx.Client) -> None:
