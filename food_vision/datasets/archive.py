@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import stat
-import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from food_vision.atomic import atomic_dir
+from food_vision.datasets.naming import folded
 from food_vision.datasets.sizes import human_size
 
 __all__ = ["UnsafeArchiveError", "safe_extract_zip"]
@@ -188,7 +188,7 @@ def _check_entries(entries: Iterable[_Entry], max_total_bytes: int) -> None:
 
 
 def _folded(parts: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(unicodedata.normalize("NFC", part).casefold() for part in parts)
+    return tuple(folded(part) for part in parts)
 
 
 def _add_folder(

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from food_vision.datasets.intake import Candidate, ImportReport, PhotoLimits, check_photos
-from food_vision.datasets.managed import add_photos, plan_photos
+from food_vision.datasets.managed import add_photos
 from food_vision.datasets.manifest import DatasetManifest, SplitRule, count_by_class
+from food_vision.datasets.placing import plan_photos
 from food_vision.datasets.sources import find_photos, staging_area, unpack_archive
 
 

@@ -17,13 +17,12 @@ import os
 import secrets
 import shutil
 import time
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from food_vision.atomic import atomic_dir
-from food_vision.datasets.intake import CheckedPhoto, ImportReport, is_image_id, split_for
+from food_vision.datasets.intake import CheckedPhoto, ImportReport, is_image_id
 from food_vision.datasets.layout import class_folders, image_files
 from food_vision.datasets.manifest import (
     DatasetManifest,
@@ -39,7 +38,9 @@ from food_vision.datasets.naming import (
     check_class_name,
     check_dataset_name,
     is_valid_dataset_name,
+    same_name,
 )
+from food_vision.datasets.placing import class_for, plan_photos, undo_on_error
 from food_vision.datasets.registry import NAMED
 
 THUMBS_DIR = ".thumbs"
@@ -98,7 +99,7 @@ def create_dataset(
     now = time.time()
     manifest = DatasetManifest(name=name, source=source, split=split, created=now, updated=now)
     with dataset_lock(data_dir, name):
-        clash = _folded_match(name, _folder_names(data_dir))
+        clash = same_name(name, _folder_names(data_dir))
         if clash is not None:
             raise DatasetExists(f"a dataset named {clash!r} exists already")
         with atomic_dir(data_dir / name) as folder:
@@ -132,36 +133,6 @@ def stored_photos(root: Path) -> dict[str, StoredPhoto]:
     return found
 
 
-@dataclass(frozen=True)
-class Placement:
-    photo: CheckedPhoto
-    label: str
-    split: str
-
-
-def plan_photos(
-    photos: Sequence[CheckedPhoto],
-    seen: dict[str, str],
-    classes: list[str],
-    test_fraction: float,
-    report: ImportReport,
-) -> list[Placement]:
-    """Where each new photo goes; copies of one in ``seen`` (id -> where it is) or earlier in
-    ``photos`` are reported as duplicates, and new classes are added to ``classes``."""
-    placements = []
-    for photo in photos:
-        label = _class_for(classes, photo.candidate.label)
-        file = photo.candidate.file
-        if photo.image_id in seen:
-            report.duplicates.append({"file": file, "same_as": seen[photo.image_id]})
-            continue
-        split = photo.candidate.split or split_for(photo.image_id, test_fraction)
-        seen[photo.image_id] = file
-        report.accepted.append({"file": file, "id": photo.image_id, "label": label, "split": split})
-        placements.append(Placement(photo, label, split))
-    return placements
-
-
 def add_photos(
     data_dir: Path,
     name: str,
@@ -179,10 +150,10 @@ def add_photos(
         manifest = open_dataset(data_dir, name)
         classes = list(manifest.classes)
         for label in labels:
-            _class_for(classes, label)
+            class_for(classes, label)
         seen = {photo.image_id: photo.relative for photo in stored_photos(root).values()}
         fraction = manifest.split.test_fraction
-        with _undo_on_error() as undo:
+        with undo_on_error() as undo:
             for item in plan_photos(photos, seen, classes, fraction, report):
                 photo = item.photo
                 target = root / item.split / item.label / f"{photo.image_id}{photo.extension}"
@@ -198,7 +169,7 @@ def add_class(data_dir: Path, name: str, label: str) -> DatasetManifest:
     label = check_class_name(label)
     with dataset_lock(data_dir, name):
         manifest = open_dataset(data_dir, name)
-        clash = _folded_match(label, manifest.classes)
+        clash = same_name(label, manifest.classes)
         if clash is not None:
             raise DatasetExists(f"the dataset has a class named {clash!r} already")
         return _save(data_dir / name, manifest, [*manifest.classes, label])
@@ -274,21 +245,6 @@ def _save(root: Path, manifest: DatasetManifest, classes: Sequence[str]) -> Data
     return updated
 
 
-def _class_for(classes: list[str], label: str) -> str:
-    """An existing class that differs from ``label`` only in case or accents' encoding, else
-    ``label`` itself, added to ``classes``."""
-    existing = _folded_match(label, classes)
-    if existing is None:
-        classes.append(label)
-        return label
-    return existing
-
-
-def _folded_match(name: str, names: Sequence[str]) -> str | None:
-    key = unicodedata.normalize("NFC", name).casefold()
-    return next((n for n in names if unicodedata.normalize("NFC", n).casefold() == key), None)
-
-
 def _folder_names(data_dir: Path) -> list[str]:
     return [p.name for p in data_dir.iterdir()] if data_dir.is_dir() else []
 
@@ -299,46 +255,3 @@ def _discard(path: Path, data_dir: Path) -> None:
     trash.parent.mkdir(parents=True, exist_ok=True)
     os.replace(path, trash)
     shutil.rmtree(trash, ignore_errors=True)
-
-
-class _Placed:
-    """Files put into a dataset (and folders made for them), to take out again on failure."""
-
-    def __init__(self) -> None:
-        self.files: list[tuple[Path, Path | None]] = []  # (placed, moved from)
-        self.folders: list[Path] = []
-
-    def place(self, source: Path, target: Path, *, move: bool) -> None:
-        missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self.folders.extend(missing)
-        if move:
-            os.replace(source, target)
-            self.files.append((target, source))
-            return
-        partial = target.with_name(f".{target.name}.part")
-        self.files.append((partial, None))
-        shutil.copyfile(source, partial)
-        os.replace(partial, target)
-        self.files.append((target, None))
-
-    def undo(self) -> None:
-        for placed, origin in reversed(self.files):
-            with contextlib.suppress(OSError):
-                if origin is not None:
-                    os.replace(placed, origin)
-                else:
-                    placed.unlink(missing_ok=True)
-        for folder in self.folders:  # deepest first
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-
-
-@contextlib.contextmanager
-def _undo_on_error() -> Iterator[_Placed]:
-    placed = _Placed()
-    try:
-        yield placed
-    except BaseException:
-        placed.undo()
-        raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 SPLITS: tuple[str, ...] = ("train", "test")
 SAMPLES_DIR = "samples"  # extra pictures for the prediction panel, in neither split
@@ -30,6 +31,18 @@ _FORBIDDEN_CHARS = frozenset('/\\:*?"<>|')
 
 class InvalidName(ValueError):
     """A dataset or class name that cannot be used, with the rule it breaks."""
+
+
+def folded(name: str) -> str:
+    """The form under which two names are the same on many systems: one Unicode spelling
+    (NFC), case ignored."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def same_name(name: str, names: Sequence[str]) -> str | None:
+    """The one of ``names`` that is ``name`` apart from case or Unicode spelling, if any."""
+    key = folded(name)
+    return next((other for other in names if folded(other) == key), None)
 
 
 def is_reserved_name(name: str) -> bool:

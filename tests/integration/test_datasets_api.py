@@ -335,3 +335,37 @@ def test_photos_brought_in_train_a_model_that_predicts_every_format(
         assert response.status_code == 200, (file, response.text)
         assert response.json()["predictions"][0]["label"] in {"pizza", "steak", "sushi"}
     assert client.delete("/api/datasets/trained").status_code == 204
+
+
+def test_a_run_on_a_dataset_that_is_not_ready_is_refused_with_what_it_lacks(
+    client: httpx.Client,
+) -> None:
+    make(client, "unready")
+    send(client, "unready", "pizza", class_photos("pizza", 4))
+    response = client.post("/api/runs", json={"dataset": "unready", "architecture": "tinyvgg"})
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert detail["loc"] == ["body", "dataset"]
+    assert detail["msg"] == "not ready: add at least two classes (it has 1)"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/datasets/nowhere/classes",
+        "/datasets/nowhere/remove",
+        "/datasets/pagebad/classes/nothing/remove",
+        "/datasets/pagebad/photos/../../dataset.json/remove",
+        "/datasets/pagebad/photos/not-an-id/remove",
+        "/datasets/tiny/remove",
+    ],
+)
+def test_page_actions_on_what_does_not_exist_say_so(client: httpx.Client, path: str) -> None:
+    if client.get("/api/datasets/pagebad").status_code == 404:
+        make(client, "pagebad")
+    response = client.post(path, data={"label": "soup"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert 'class="error" role="alert"' in response.text
+    assert re.search(r"no (dataset|class|photo)|read-only", response.text)
+    plain = client.post(path, data={"label": "soup"})
+    assert plain.status_code in (303, 404)

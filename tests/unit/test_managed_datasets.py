@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from pydantic import ValidationError
 
-from food_vision.datasets import managed
+from food_vision.datasets import managed, placing
 from food_vision.datasets.archive import UnsafeArchiveError
 from food_vision.datasets.importing import check_folder, import_archive, import_folder
 from food_vision.datasets.intake import (
@@ -28,6 +29,7 @@ from food_vision.datasets.layout import validate_image_folder
 from food_vision.datasets.manifest import MANIFEST_FILE, read_manifest
 from food_vision.datasets.sources import find_photos
 from food_vision.images import CorruptImage, ImageRejected, NotAnImage
+from food_vision.settings import Settings
 from tests.utils.factories import image_bytes, make_zip
 from tests.utils.photos import class_photos, every_format, picture
 
@@ -304,7 +306,7 @@ def test_a_failure_while_moving_in_leaves_the_dataset_as_it_was(
 ) -> None:
     managed.create_dataset(data_dir, "mine")
     before = tree(data_dir / "mine")
-    real_copy = managed.shutil.copyfile
+    real_copy = placing.shutil.copyfile
     calls = []
 
     def disk_fills_up(source: Path, target: Path) -> object:
@@ -313,7 +315,7 @@ def test_a_failure_while_moving_in_leaves_the_dataset_as_it_was(
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_copy(source, target)
 
-    monkeypatch.setattr(managed.shutil, "copyfile", disk_fills_up)
+    monkeypatch.setattr(placing.shutil, "copyfile", disk_fills_up)
     with pytest.raises(OSError, match="No space left"):
         import_folder(data_dir, "mine", three_classes, LIMITS, move=False)
     assert tree(data_dir / "mine") == before
@@ -390,3 +392,19 @@ def test_corrupt_and_foreign_files_are_never_stored(data_dir: Path, tmp_path: Pa
 
 def test_image_errors_are_image_rejections() -> None:
     assert issubclass(CorruptImage, ImageRejected) and issubclass(NotAnImage, ImageRejected)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"max_photo_bytes": 0},
+        {"max_photos_per_upload": 0},
+        {"max_photos_per_upload": 10**6},
+        {"max_dataset_upload_bytes": 10},
+        {"max_datasets_bytes": -1},
+        {"max_image_pixels": 5},
+    ],
+)
+def test_dataset_limits_that_make_no_sense_are_refused_at_start(setting: dict[str, int]) -> None:
+    with pytest.raises(ValidationError):
+        Settings(**setting)  # type: ignore[arg-type]
