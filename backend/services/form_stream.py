@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiofiles
+import aiofiles.os
 from aiofiles.threadpool.binary import AsyncBufferedIOBase
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -208,7 +209,7 @@ class _Receiver:
             staged.too_large = True  # reported as skipped; the rest of its bytes are dropped
             self._pending.clear()
             await self._close_file()
-            staged.path.unlink(missing_ok=True)
+            await aiofiles.os.remove(staged.path)
             return
         self._pending.extend(data)
         if len(self._pending) >= WRITE_BYTES:
