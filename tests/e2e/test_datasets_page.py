@@ -1,6 +1,7 @@
 """Bringing your own photos, in a real browser: make a dataset, add three classes, drop photos
-on one, choose several for another, choose a whole folder for the third, read the report,
-watch the dataset reach the training form over the page's socket, train on it and predict."""
+on one, choose several for another, choose a whole folder for the third, drop a zip of copies,
+read the reports, watch the dataset reach the training form over the page's socket, train on
+it and predict."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.e2e.ui import (
     file_payload,
     start_run_from_form,
 )
+from tests.utils.factories import make_zip
 from tests.utils.photos import class_photos, every_format
 
 pytestmark = pytest.mark.e2e
@@ -76,6 +78,12 @@ def test_photos_from_disk_become_a_dataset_that_trains_and_predicts(
     class_section(page, "sushi").locator("input.folder-input").set_input_files(folder)
     upload_done(page, len(photos["sushi"]) + 1)
     expect(report).to_contain_text(f"{len(photos['sushi']) + 1} added")
+
+    archive = tmp_path / "again.zip"
+    archive.write_bytes(make_zip({f"steak/{name}": data for name, data in photos["steak"].items()}))
+    page.locator("input.zip-input").set_input_files(archive)
+    upload_done(page, 1)
+    expect(report).to_contain_text(f"0 added, {len(photos['steak'])} already there")
 
     for label, files in photos.items():
         total = len(files) + (1 if label == "sushi" else 0)
