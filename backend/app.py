@@ -13,9 +13,11 @@ from fastapi.staticfiles import StaticFiles
 
 from backend.services.container import Services
 from backend.web import (
+    api_datasets,
     api_meta,
     api_runs,
     compare,
+    dataset_pages,
     errors,
     evaluation,
     login,
@@ -80,7 +82,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static")
-    routers = (api_meta, api_runs, compare, evaluation, predict, ws, login, pages)
+    routers = (
+        api_meta,
+        api_datasets,
+        api_runs,
+        compare,
+        evaluation,
+        predict,
+        ws,
+        login,
+        dataset_pages,
+        pages,
+    )
     for module in routers:
         app.include_router(module.router)
     return app

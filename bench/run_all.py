@@ -33,6 +33,7 @@ OURS = {
     "predict": "bench_predict.py",
     "lifecycle": "bench_lifecycle.py",
     "export": "bench_export.py",
+    "datasets": "bench_datasets.py",
 }
 TRAINING = "bench_training.py"
 LIMIT_SECONDS = {False: 420, True: 180}

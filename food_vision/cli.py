@@ -9,10 +9,19 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
+from food_vision.datasets.manifest import (
+    DEFAULT_TEST_FRACTION,
+    MAX_TEST_FRACTION,
+    MIN_TEST_FRACTION,
+    read_manifest,
+)
 from food_vision.runs import is_valid_run_id, list_runs
 from food_vision.settings import get_settings
+
+if TYPE_CHECKING:
+    from food_vision.datasets.registry import DatasetEntry
 
 EXIT_USAGE = 2
 
@@ -58,9 +67,33 @@ def build_parser() -> tuple[
     predict.add_argument("--top-k", type=int, default=3)
     predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     predict.set_defaults(handler=_predict)
-    datasets = commands.add_parser("datasets", help="list datasets")
-    datasets.add_argument(
+    datasets = commands.add_parser("datasets", help="list, check and import datasets")
+    action = datasets.add_mutually_exclusive_group()
+    action.add_argument(
         "--prepare", metavar="NAME", help="generate or download a named dataset first"
+    )
+    action.add_argument(
+        "--check",
+        metavar="DIR",
+        type=Path,
+        help="report what importing DIR would do, file by "
+        "file; exit 1 when it could not be trained on",
+    )
+    action.add_argument(
+        "--import",
+        dest="import_from",
+        metavar="ZIP_OR_DIR",
+        type=Path,
+        help="add the photos of a zip or folder to the managed dataset --name (made if new)",
+    )
+    datasets.add_argument("--name", help="the managed dataset that --import fills")
+    datasets.add_argument(
+        "--test-fraction",
+        type=float,
+        default=None,
+        metavar="F",
+        help=f"share of photos kept for testing ({MIN_TEST_FRACTION}-{MAX_TEST_FRACTION}; "
+        f"default {DEFAULT_TEST_FRACTION}): for --check, and for a dataset --import makes",
     )
     datasets.set_defaults(handler=_datasets)
     export = commands.add_parser("export", help="a run's model as a verified ONNX zip")
@@ -80,10 +113,8 @@ def _predict(args: argparse.Namespace) -> int:
     if folder is None:
         return _error(f"no model {args.model!r}: give a run id from 'foodvision runs' or a folder")
     # torch is imported only once the arguments are known to be usable: bad input answers fast.
-    from PIL import Image
-
     from food_vision.bundle import BundleError
-    from food_vision.images import open_image
+    from food_vision.images import ImageRejected, open_image
     from food_vision.predict import Predictor
 
     try:
@@ -91,14 +122,18 @@ def _predict(args: argparse.Namespace) -> int:
     except BundleError as exc:
         return _error(str(exc))
     status = 0
+    max_pixels = get_settings().max_image_pixels
     for path in args.images:
         try:
-            image = open_image(path)
+            image = open_image(path, max_pixels=max_pixels, min_side=predictor.meta.input_size)
         except FileNotFoundError:
             status = _error(f"{path}: no such file")
             continue
-        except (OSError, Image.DecompressionBombError) as exc:
-            status = _error(f"{path}: cannot decode image ({exc})")
+        except OSError as exc:
+            status = _error(f"{path}: cannot be read ({exc.strerror})")
+            continue
+        except ImageRejected as exc:
+            status = _error(f"{path}: {exc}")
             continue
         (predictions,) = predictor.predict([image], top_k=args.top_k)
         print(path)
@@ -141,8 +176,13 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _datasets(args: argparse.Namespace) -> int:
+    from food_vision.datasets import commands
     from food_vision.datasets.registry import list_datasets, resolve_dataset
 
+    if args.name is not None and args.import_from is None:
+        return _error("--name goes with --import ZIP_OR_DIR")
+    if args.check is not None or args.import_from is not None:
+        return commands.run(args, get_settings())
     data_dir = get_settings().resolved_data_dir
     if args.prepare:
         try:
@@ -150,10 +190,16 @@ def _datasets(args: argparse.Namespace) -> int:
         except (ValueError, RuntimeError, OSError) as exc:
             return _error(str(exc))
     for entry in list_datasets(data_dir):
-        missing = "not generated" if entry.kind == "generated" else "not downloaded"
-        state = "ready" if entry.available else missing
-        print(f"{entry.name:<24} {state:<15} {entry.title}")
+        print(f"{entry.name:<24} {_state(entry):<15} {entry.title}")
     return 0
+
+
+def _state(entry: DatasetEntry) -> str:
+    if entry.kind == "managed":
+        return "not ready" if read_manifest(entry.path).problems() else "ready"
+    if entry.available:
+        return "ready"
+    return "not generated" if entry.kind == "generated" else "not downloaded"
 
 
 def _runs(args: argparse.Namespace) -> int:

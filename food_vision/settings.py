@@ -31,7 +31,15 @@ class Settings(BaseSettings):
     )
     token: str | None = Field(None, description="when set, required by every API call")
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="upload size limit")
-    max_image_pixels: int = Field(40_000_000, ge=10_000, description="decoded pixel limit")
+    max_image_pixels: int = Field(50_000_000, ge=10_000, description="decoded pixel limit")
+    max_photo_bytes: int = Field(64 * 1024**2, ge=1024, description="one dataset photo's size")
+    max_photos_per_upload: int = Field(1000, ge=1, le=100_000, description="files per upload")
+    max_dataset_upload_bytes: int = Field(
+        2 * 1024**3, ge=1024, description="one dataset upload's size (photos or a zip)"
+    )
+    max_datasets_bytes: int = Field(
+        20 * 1024**3, ge=1024, description="size of all managed datasets together"
+    )
     grace_seconds: float = Field(10.0, gt=0, le=300, description="cancel grace before SIGKILL")
     server_threads: int = Field(1, ge=1, le=64, description="torch threads for inference")
     trainer_threads: int = Field(

@@ -6,10 +6,11 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from backend.services.dataset_library import DatasetLibrary
 from backend.services.datasets import DatasetService
 from backend.services.evaluations import EvaluationService
 from backend.services.exports import ExportService
-from backend.services.hub import Hub, RunUpdate
+from backend.services.hub import Hub, ServerMessage
 from backend.services.inference import InferenceOptions, InferenceService
 from backend.services.metrics import Metrics
 from backend.services.run_store import RunStore
@@ -24,7 +25,7 @@ log = logging.getLogger("foodvision.server")
 class Services:
     settings: Settings
     store: RunStore
-    hub: Hub[RunUpdate]
+    hub: Hub[ServerMessage]
     training: TrainingManager
     runs: RunService
     datasets: DatasetService
@@ -32,12 +33,13 @@ class Services:
     metrics: Metrics
     exports: ExportService
     evaluations: EvaluationService
+    library: DatasetLibrary
     ready: bool = False
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
         store = RunStore(settings.runs_dir)
-        hub: Hub[RunUpdate] = Hub()
+        hub: Hub[ServerMessage] = Hub()
         metrics = Metrics(store.list)
         options = TrainerOptions(
             home=settings.home.resolve(),
@@ -64,14 +66,26 @@ class Services:
         runs = RunService(store, training, datasets)
         exports = ExportService(store, settings.resolved_data_dir)
         evaluations = EvaluationService(store, settings.resolved_data_dir)
+        library = DatasetLibrary(settings, store, hub)
         return cls(
-            settings, store, hub, training, runs, datasets, inference, metrics, exports, evaluations
+            settings,
+            store,
+            hub,
+            training,
+            runs,
+            datasets,
+            inference,
+            metrics,
+            exports,
+            evaluations,
+            library,
         )
 
     async def start(self) -> None:
         """Prepare the run store and mark runs left active by an earlier server."""
         await asyncio.to_thread(self.settings.runs_dir.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(self.settings.resolved_data_dir.mkdir, parents=True, exist_ok=True)
+        await self.library.clear_leftovers()
         for record in await asyncio.to_thread(self.store.recover_interrupted):
             log.warning("run %s was left active by an earlier server: interrupted", record.id)
         self.ready = True

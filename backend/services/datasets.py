@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from food_vision.datasets.layout import DatasetError, DatasetSummary, validate_image_folder
+from food_vision.datasets.manifest import ManifestError, read_manifest
 from food_vision.datasets.naming import SPLITS
 from food_vision.datasets.registry import DatasetEntry, UnknownDatasetError, list_datasets
 
@@ -59,11 +60,20 @@ class DatasetService:
         if cached is not None and cached[0] == stamp:
             return cached[1]
         try:
-            info = DatasetInfo(entry, summary=validate_image_folder(entry.path))
-        except DatasetError as exc:
+            info = _checked(entry)
+        except (DatasetError, ManifestError) as exc:
             info = DatasetInfo(entry, problem=str(exc))
         self._cache[entry.path] = (stamp, info)
         return info
+
+
+def _checked(entry: DatasetEntry) -> DatasetInfo:
+    """The summary of a usable dataset; a managed one first says what it still lacks."""
+    if entry.kind == "managed":
+        problems = read_manifest(entry.path).problems()
+        if problems:
+            return DatasetInfo(entry, problem="not ready: " + "; ".join(problems))
+    return DatasetInfo(entry, summary=validate_image_folder(entry.path))
 
 
 def _tree_stamp(root: Path) -> float:

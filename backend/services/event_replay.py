@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
 
-from backend.services.hub import Lagged, RunUpdate, Subscription
+from backend.services.hub import Lagged, Message, RunUpdate, ServerMessage, Subscription
 from backend.services.run_store import RunStore
 from food_vision.events import Event
 
 
 async def replay_events(
     store: RunStore,
-    subscription: Subscription[RunUpdate],
+    subscription: Subscription[ServerMessage],
     run_id: str,
     is_active: Callable[[], bool],
 ) -> AsyncGenerator[Event, None]:
@@ -55,12 +55,17 @@ class _Cursor:
         self.finished = self.finished or any(event.is_final for event in events)
         return fresh
 
-    async def after(self, item: RunUpdate | Lagged) -> list[Event]:
+    async def after(self, item: Message | Lagged) -> list[Event]:
         """What a hub message adds: its event when it is the next one, the stored events when
         some were missed, nothing when it is about another run or was handed out already."""
         if isinstance(item, Lagged):
             return await self.from_disk()
-        if item.record.id != self.run_id or item.event is None or item.seq is None:
+        if (
+            not isinstance(item, RunUpdate)
+            or item.record.id != self.run_id
+            or item.event is None
+            or item.seq is None
+        ):
             return []
         if item.seq > self.sent:
             return await self.from_disk()

@@ -33,6 +33,15 @@ class RunUpdate:
     cancelling: bool = False
 
 
+@dataclass(frozen=True)
+class DatasetsChanged:
+    """A dataset was made, changed or deleted: pages refresh their list of datasets."""
+
+
+# What the server's run hub carries: run updates, and news that the datasets changed.
+ServerMessage = RunUpdate | DatasetsChanged
+
+
 class Lagged:
     """Returned once by :meth:`Subscription.get` after messages were dropped."""
 

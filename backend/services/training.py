@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend.services.hub import Hub, RunUpdate
+from backend.services.hub import Hub, RunUpdate, ServerMessage
 from backend.services.run_store import RunStore
 from food_vision.config import TrainConfig
 from food_vision.events import Cancelled, Event, Failed, LogLine, Progress, read_line
@@ -75,7 +75,7 @@ class TrainingManager:
     def __init__(
         self,
         store: RunStore,
-        hub: Hub[RunUpdate],
+        hub: Hub[ServerMessage],
         options: TrainerOptions,
         on_finished: Callable[[RunRecord], None] | None = None,
     ) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import io
-import warnings
+from PIL import Image
 
-from PIL import Image, UnidentifiedImageError
+from food_vision import images
+from food_vision.config import TrainConfig, bounds
 
-from food_vision.images import to_rgb
-
-ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "GIF": "GIF", "WEBP": "WebP", "BMP": "BMP"}
-ACCEPTED_TEXT = ", ".join(ACCEPTED_FORMATS.values())
+# A prediction's model is not known while its upload is decoded: decode at least as large as
+# the largest input any model may have, so a large JPEG is reduced but never too far.
+PREDICTION_MIN_SIDE = int(bounds(TrainConfig.model_fields["image_size"])["le"])
+# Bytes a multipart body may carry besides its files (boundaries, part headers, short fields).
+MULTIPART_OVERHEAD = 64 * 1024
+MAX_FIELD_BYTES = 64 * 1024
 
 
 class UploadRejected(ValueError):
@@ -29,41 +31,35 @@ class CannotDecode(UploadRejected):
     """An accepted format whose content is truncated or corrupt."""
 
 
+class NotMultipart(UploadRejected):
+    """The body is not a multipart form."""
+
+
+class MalformedUpload(UploadRejected):
+    """A multipart body that cannot be parsed, or has too many or too large parts."""
+
+
+_AS_UPLOAD: dict[type[images.ImageRejected], type[UploadRejected]] = {
+    images.TooManyPixels: UploadTooLarge,
+    images.NotAnImage: NotAnImage,
+    images.CorruptImage: CannotDecode,
+}
+
+
 def check_size(size: int, limit: int) -> None:
     if size > limit:
         raise UploadTooLarge(f"the upload is larger than the {_mb(limit)} limit")
 
 
-def decode_image(data: bytes, *, max_pixels: int) -> Image.Image:
-    """The upload as RGB; the pixel count is checked from the header before any decoding."""
-    if not data:
-        raise NotAnImage("the file is empty")
+def decode_image(
+    data: bytes, *, max_pixels: int, min_side: int = PREDICTION_MIN_SIDE
+) -> Image.Image:
+    """The upload as RGB, a large JPEG reduced while decoding; the pixel limit applies to what
+    is decoded."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise UploadTooLarge(f"the image has too many pixels to decode ({exc})") from None
-    except UnidentifiedImageError:
-        raise NotAnImage(f"the file is not an image; accepted formats: {ACCEPTED_TEXT}") from None
-    except (OSError, SyntaxError, ValueError):
-        raise CannotDecode("cannot decode image: the file is corrupt") from None
-    with image:
-        if image.format not in ACCEPTED_FORMATS:
-            raise NotAnImage(
-                f"{image.format} images are not accepted; accepted formats: {ACCEPTED_TEXT}"
-            )
-        width, height = image.size
-        if width * height > max_pixels:
-            raise UploadTooLarge(
-                f"the image is {width}x{height} pixels, more than the limit of "
-                f"{max_pixels:,} pixels"
-            )
-        try:
-            image.load()
-            return to_rgb(image).copy()
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            raise CannotDecode("cannot decode image: the file is truncated or corrupt") from None
+        return images.open_image(data, max_pixels=max_pixels, min_side=min_side)
+    except images.ImageRejected as exc:
+        raise _AS_UPLOAD[type(exc)](str(exc)) from None
 
 
 def _mb(size: int) -> str:

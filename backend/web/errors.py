@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from backend.services.comparison import ComparisonError
+from backend.services.dataset_library import DatasetInUse, StorageFull
 from backend.services.evaluations import NoEvaluationError
 from backend.services.exports import NoModelError
 from backend.services.inference import ModelNotFoundError
@@ -18,10 +19,19 @@ from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
 from backend.services.run_store import RunNotFoundError
 from backend.services.runs import RunActiveError
 from backend.services.training import RunBusyError, RunNotActiveError
-from backend.services.uploads import CannotDecode, NotAnImage, UploadRejected, UploadTooLarge
+from backend.services.uploads import (
+    CannotDecode,
+    MalformedUpload,
+    NotAnImage,
+    NotMultipart,
+    UploadRejected,
+    UploadTooLarge,
+)
 from backend.web.body_guard import BodyTimeout
-from backend.web.uploads import MalformedUpload, NotMultipart
 from food_vision.config import ConfigError
+from food_vision.datasets.archive import UnsafeArchiveError
+from food_vision.datasets.managed import DatasetExists, DatasetNotFound, PhotoNotFound
+from food_vision.datasets.naming import InvalidName
 from food_vision.evaluation_data import EvaluationError
 from food_vision.onnx_export import ExportError
 
@@ -47,6 +57,13 @@ STATUSES: dict[type[Exception], int] = {
     RunActiveError: 409,
     OverloadedError: 503,
     BodyTimeout: 408,
+    InvalidName: 422,
+    UnsafeArchiveError: 422,
+    DatasetNotFound: 404,
+    PhotoNotFound: 404,
+    DatasetExists: 409,
+    DatasetInUse: 409,
+    StorageFull: 507,
 }
 HANDLED = tuple(STATUSES)
 RETRY_AFTER_SECONDS = "1"

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from backend.services.container import Services
-from backend.services.hub import Hub, Lagged, RunUpdate
+from backend.services.hub import DatasetsChanged, Hub, Lagged, RunUpdate, ServerMessage
 from backend.services.run_view import RunView, advance
 from backend.web import render
 
@@ -59,14 +59,18 @@ class PageFeed:
                 view = await self.services.runs.current_view()
                 records = await asyncio.to_thread(self.services.store.list)
                 models = await asyncio.to_thread(self.services.runs.usable_models)
-                self._snapshot = Snapshot(version, view, render.snapshot(view, records, models))
+                datasets = render.dataset_choice(await self.services.datasets.list())
+                html = render.snapshot(view, records, models) + datasets
+                self._snapshot = Snapshot(version, view, html)
             return self._snapshot
 
     async def _fragments(
-        self, view: RunView | None, item: RunUpdate | Lagged
+        self, view: RunView | None, item: ServerMessage | Lagged
     ) -> tuple[RunView | None, str]:
         """The view after ``item`` and the fragments it changes (the snapshot when the feed
         lagged or another run took over the panel)."""
+        if isinstance(item, DatasetsChanged):
+            return view, render.dataset_choice(await self.services.datasets.list())
         if not isinstance(item, RunUpdate) or view is None or item.record.id != view.id:
             snapshot = await self.snapshot()
             return snapshot.view, snapshot.html

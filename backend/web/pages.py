@@ -13,6 +13,7 @@ from backend.services.container import Services
 from backend.services.samples import list_samples
 from backend.services.training import RunBusyError, RunNotActiveError
 from backend.web import render
+from backend.web.dataset_panel import panel_html
 from backend.web.deps import RunDep, ServicesDep
 from backend.web.train_form import default_values, parse_train_form, submitted_values
 from food_vision.config import ConfigError
@@ -25,10 +26,11 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-async def page_context(services: Services) -> dict[str, Any]:
+async def page_context(services: Services, dataset: str | None = None) -> dict[str, Any]:
     view = await services.runs.current_view()
     records = await asyncio.to_thread(services.store.list)
     return {
+        "datasets_panel_html": await panel_html(services, dataset),
         "panel_html": render.run_panel(view),
         "history_html": render.run_history(view),
         "runs_html": render.runs_list(records),
@@ -40,7 +42,7 @@ async def page_context(services: Services) -> dict[str, Any]:
 
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request, services: ServicesDep) -> HTMLResponse:
-    context = await page_context(services)
+    context = await page_context(services, request.query_params.get("dataset"))
     return render.templates.TemplateResponse(
         request, "index.html", {**context, "values": default_values(), "errors": {}}
     )

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from backend.services.comparison import Comparison
+from backend.services.datasets import DatasetInfo
 from backend.services.run_view import RunView
 from backend.web.charts import comparison_charts, run_charts
 from backend.web.train_form import FORM_FIELDS
@@ -133,6 +134,11 @@ def runs_list(records: list[RunRecord], *, oob: bool = False) -> str:
 
 def model_picker(models: list[tuple[RunRecord, ModelMeta]], *, oob: bool = False) -> str:
     return render("model_picker", models=models, oob=oob)
+
+
+def dataset_choice(datasets: list[DatasetInfo]) -> str:
+    """The training form's dataset options, swapped in over the page's socket."""
+    return render("dataset_choice", datasets=datasets)
 
 
 def snapshot(

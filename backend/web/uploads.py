@@ -16,19 +16,15 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import Field, File, create_form_parser
 from starlette.types import Message
 
-from backend.services.uploads import UploadRejected, check_size
+from backend.services.uploads import (
+    MAX_FIELD_BYTES,
+    MULTIPART_OVERHEAD,
+    MalformedUpload,
+    NotMultipart,
+    check_size,
+)
 
-MULTIPART_OVERHEAD = 64 * 1024
-MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 8
-
-
-class NotMultipart(UploadRejected):
-    """The body is not a multipart form."""
-
-
-class MalformedUpload(UploadRejected):
-    """A multipart body that cannot be parsed, or has too many or too large parts."""
 
 
 def limited_receive(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, WebSocket
 
 from backend.services.container import Services
 from backend.services.event_replay import replay_events
-from backend.services.hub import RunUpdate, Subscription
+from backend.services.hub import ServerMessage, Subscription
 from backend.services.run_store import RunNotFoundError
 from backend.web.deps import PageFeedDep, ServicesDep
 from backend.web.page_feed import PageFeed
@@ -58,7 +58,7 @@ async def run_events(websocket: WebSocket, run_id: str, services: ServicesDep) -
 
 
 async def _event_stream(
-    websocket: WebSocket, services: Services, run_id: str, sub: Subscription[RunUpdate]
+    websocket: WebSocket, services: Services, run_id: str, sub: Subscription[ServerMessage]
 ) -> None:
     def is_active() -> bool:
         return services.training.current_record(run_id) is not None

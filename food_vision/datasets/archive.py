@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from food_vision.atomic import atomic_dir
+from food_vision.datasets.naming import folded
 from food_vision.datasets.sizes import human_size
 
 __all__ = ["UnsafeArchiveError", "safe_extract_zip"]
@@ -29,6 +30,24 @@ _MAX_NAME_CHARS = 1024
 _MAX_COMPONENT_BYTES = 255
 _ZIP_METHODS = frozenset(
     {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+)
+# A member with one of these endings is an archive inside the archive: never unpacked.
+_ARCHIVE_SUFFIXES = (
+    ".zip",
+    ".tar",
+    ".gz",
+    ".tgz",
+    ".bz2",
+    ".tbz2",
+    ".xz",
+    ".txz",
+    ".zst",
+    ".7z",
+    ".rar",
+    ".lz",
+    ".lzma",
+    ".cab",
+    ".jar",
 )
 _DRIVE = re.compile(r"[A-Za-z]:")
 _FILE_KINDS = {
@@ -66,8 +85,9 @@ def safe_extract_zip(
     """Extract a zip archive into ``target`` (created) and return ``target``.
 
     Every member is checked before anything is written: no absolute paths, drive letters or
-    ``..``; only regular files and folders; at most ``max_members`` members and
-    ``max_total_bytes`` in all; no member over ``max_ratio`` compression (zip bombs). Bytes are
+    ``..``; only regular files and folders; no archive inside the archive; no two names that
+    differ only in case; at most ``max_members`` members and ``max_total_bytes`` in all; no
+    member over ``max_ratio`` compression (zip bombs). Bytes are
     counted again while extracting, since headers can lie. Extraction goes to a temporary folder
     renamed into place, so ``target`` is either complete or absent. An existing ``target`` is
     returned untouched.
@@ -135,29 +155,57 @@ def _safe_parts(name: str) -> tuple[str, ...]:
 
 
 def _check_entries(entries: Iterable[_Entry], max_total_bytes: int) -> None:
-    """Whole-archive checks: total size, duplicates, and a path that is both file and folder."""
+    """Whole-archive checks: total size, nested archives, duplicates (also names that differ
+    only in case, which overwrite each other on many systems), and a path that is both file
+    and folder."""
     total = 0
     files: dict[tuple[str, ...], str] = {}
-    folders: set[tuple[str, ...]] = set()
+    folders: dict[tuple[str, ...], tuple[str, ...]] = {}
     for entry in entries:
         if not entry.parts:
             if entry.is_dir:
                 continue  # "./": the target itself
             raise UnsafeArchiveError(f"member {entry.name!r} has no usable file name")
+        for depth in range(1, len(entry.parts) + (1 if entry.is_dir else 0)):
+            _add_folder(folders, entry.parts[:depth], entry.name)
         if entry.is_dir:
-            folders.add(entry.parts)
-        else:
-            if entry.parts in files:
-                raise UnsafeArchiveError(f"member {entry.name!r} appears twice in the archive")
-            files[entry.parts] = entry.name
-            total += entry.size
-            if total > max_total_bytes:
-                raise _over_total(entry, max_total_bytes)
-        folders.update(entry.parts[:i] for i in range(1, len(entry.parts)))
-    clashes = folders & files.keys()
+            continue
+        if entry.parts[-1].lower().endswith(_ARCHIVE_SUFFIXES):
+            raise UnsafeArchiveError(
+                f"member {entry.name!r} is an archive inside the archive; unpack it first"
+            )
+        key = _folded(entry.parts)
+        if key in files:
+            raise _twice(files[key], entry.name)
+        files[key] = entry.name
+        total += entry.size
+        if total > max_total_bytes:
+            raise _over_total(entry, max_total_bytes)
+    clashes = folders.keys() & files.keys()
     if clashes:
         name = files[min(clashes)]
         raise UnsafeArchiveError(f"member {name!r} is both a file and a folder in the archive")
+
+
+def _folded(parts: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(folded(part) for part in parts)
+
+
+def _add_folder(
+    folders: dict[tuple[str, ...], tuple[str, ...]], parts: tuple[str, ...], name: str
+) -> None:
+    seen = folders.setdefault(_folded(parts), parts)
+    if seen != parts:
+        raise UnsafeArchiveError(
+            f"folders {'/'.join(seen)!r} and {'/'.join(parts)!r} differ only in case "
+            f"(at member {name!r})"
+        )
+
+
+def _twice(first: str, second: str) -> UnsafeArchiveError:
+    if _safe_parts(first) == _safe_parts(second):
+        return UnsafeArchiveError(f"member {second!r} appears twice in the archive")
+    return UnsafeArchiveError(f"members {first!r} and {second!r} differ only in case")
 
 
 def _over_total(entry: _Entry, max_total_bytes: int) -> UnsafeArchiveError:

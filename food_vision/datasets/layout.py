@@ -20,16 +20,12 @@ image, and is never opened. Links that stay inside ``root`` are followed.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from food_vision.datasets.naming import SPLITS
-
-IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+from food_vision.images import IMAGE_EXTENSIONS, ImageRejected, verify_image
 
 
 class DatasetError(ValueError):
@@ -193,10 +189,7 @@ def _readable(path: Path, real_root: Path, *, verify: bool) -> bool:
     if not verify:
         return True
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. DecompressionBombWarning: we only check
-            with Image.open(path) as image:
-                image.verify()
-    except Exception:  # Pillow raises many kinds for bad data (OSError, SyntaxError, ...)
+        verify_image(path)
+    except (ImageRejected, OSError):
         return False
     return True

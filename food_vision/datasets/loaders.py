@@ -16,28 +16,32 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from food_vision.datasets.layout import DatasetSummary
-from food_vision.images import to_rgb
+from food_vision.images import open_image
 from food_vision.transforms import eval_transform, train_transform
 
 PR_SET_PDEATHSIG = 1
 
 
 class ImageListDataset(Dataset[tuple[Tensor, int]]):
-    """Labelled image files, decoded to RGB and transformed on access."""
+    """Labelled image files, decoded to RGB and transformed on access; a large JPEG is decoded
+    at the smallest scale that still has ``min_side`` pixels on its shorter side."""
 
     def __init__(
-        self, samples: Sequence[tuple[Path, int]], transform: Callable[[Image.Image], Tensor]
+        self,
+        samples: Sequence[tuple[Path, int]],
+        transform: Callable[[Image.Image], Tensor],
+        min_side: int | None = None,
     ) -> None:
         self.samples = list(samples)
         self.transform = transform
+        self.min_side = min_side
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, index: int) -> tuple[Tensor, int]:
         path, label = self.samples[index]
-        with Image.open(path) as image:
-            return self.transform(to_rgb(image)), label
+        return self.transform(open_image(path, min_side=self.min_side)), label
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,10 @@ def build_loaders(
     pin = device is not None and device.type == "cuda"
     generator = torch.Generator().manual_seed(seed)
     loader = partial(_loader, batch_size=batch_size, workers=workers, pin=pin)
-    train = ImageListDataset(summary.samples("train"), train_transform(image_size, mean, std))
-    test = ImageListDataset(summary.samples("test"), eval_transform(image_size, mean, std))
+    train_images = train_transform(image_size, mean, std)
+    train = ImageListDataset(summary.samples("train"), train_images, min_side=image_size)
+    test_images = eval_transform(image_size, mean, std)
+    test = ImageListDataset(summary.samples("test"), test_images, min_side=image_size)
     return Loaders(loader(train, shuffle=True, generator=generator), loader(test, shuffle=False))
 
 

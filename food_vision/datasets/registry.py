@@ -13,10 +13,11 @@ from food_vision.atomic import atomic_dir
 from food_vision.datasets.demo import generate_demo, is_demo_complete
 from food_vision.datasets.fetch import fetch_archive_dataset, split_root
 from food_vision.datasets.layout import has_splits
+from food_vision.datasets.manifest import is_managed
 from food_vision.datasets.naming import SPLITS, is_valid_dataset_name
 
 COURSE_DATA = "https://github.com/mrdbourke/pytorch-deep-learning/raw/main/data/"
-Kind = Literal["generated", "archive", "torchvision", "folder"]
+Kind = Literal["generated", "archive", "torchvision", "folder", "managed"]
 
 
 class UnknownDatasetError(ValueError):
@@ -83,7 +84,11 @@ def list_datasets(data_dir: Path) -> list[DatasetEntry]:
         for folder in sorted(data_dir.iterdir()):
             if folder.name in NAMED or not is_valid_dataset_name(folder.name):
                 continue
-            if folder.is_dir() and not folder.is_symlink() and (folder / "train").is_dir():
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            if is_managed(folder):
+                entries.append(DatasetEntry(folder.name, folder.name, "managed", folder, True))
+            elif (folder / "train").is_dir():
                 entries.append(DatasetEntry(folder.name, folder.name, "folder", folder, True))
     return entries
 

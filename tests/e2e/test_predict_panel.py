@@ -8,7 +8,6 @@ page must then show that same top class, whichever way the photo reaches it.
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from playwright.sync_api import FileChooser, Page, expect
 
 from tests.e2e.server import Server
-from tests.e2e.ui import END_TIMEOUT
+from tests.e2e.ui import END_TIMEOUT, drop_files, file_payload
 
 pytestmark = pytest.mark.e2e
 
@@ -33,22 +32,7 @@ document.addEventListener('htmx:wsAfterMessage', () => { window.__fvSocketMessag
 """
 PERCENT = re.compile(r"^\d{1,3}\.\d%$")
 
-# A file from base64 bytes, in a DataTransfer, dispatched the way a browser delivers a drop.
-DROP = """({b64, name, type}) => {
-  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  const data = new DataTransfer();
-  data.items.add(new File([bytes], name, {type}));
-  const zone = document.querySelector('#drop-zone');
-  let consumed = true;
-  for (const kind of ['dragenter', 'dragover', 'drop']) {
-    const event = new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: data});
-    zone.dispatchEvent(event);
-    consumed = consumed && event.defaultPrevented;
-  }
-  return consumed;
-}"""
-
-# The same for a paste on the document. Chromium's ClipboardEvent constructor takes
+# A file from base64 bytes pasted on the document. Chromium's ClipboardEvent constructor takes
 # clipboardData; should it ever ignore it, a plain Event carrying the property stands in.
 PASTE = """({b64, name, type}) => {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -127,11 +111,6 @@ def open_panel(page: Page, trained: TrainedModel) -> None:
     expect(page.locator("#model-select")).to_have_value(trained.run_id)
 
 
-def file_payload(data: bytes, name: str = "x.jpg", type_: str = "image/jpeg") -> dict[str, str]:
-    """What ``DROP`` and ``PASTE`` take: the file's bytes in base64, its name and type."""
-    return {"b64": base64.b64encode(data).decode(), "name": name, "type": type_}
-
-
 def expect_bars(page: Page, label: str) -> None:
     """Three bars with percentages, the top one for ``label``, and no error."""
     result = page.locator("#prediction-result")
@@ -180,7 +159,7 @@ def test_drop_a_photo(page: Page, trained: TrainedModel, screenshots: Path) -> N
     open_panel(page, trained)
     preview = page.locator("#drop-preview")
     expect(preview).to_be_hidden()
-    dropped = page.evaluate(DROP, file_payload(trained.sample.read_bytes()))
+    dropped = drop_files(page, "#drop-zone", [file_payload(trained.sample.read_bytes())])
     assert dropped, "the drop zone did not take the drop"
     expect_bars(page, trained.label)
     expect(preview).to_be_visible()
@@ -206,7 +185,7 @@ def test_choose_a_photo(page: Page, trained: TrainedModel) -> None:
 
 def test_dropping_a_text_file_explains_inline(page: Page, trained: TrainedModel) -> None:
     open_panel(page, trained)
-    assert page.evaluate(DROP, file_payload(b"hello", "notes.txt", "text/plain"))
+    assert drop_files(page, "#drop-zone", [file_payload(b"hello", "notes.txt", "text/plain")])
     result = page.locator("#prediction-result")
     error = result.locator("p.error[role=alert]")
     expect(error).to_contain_text("not an image")

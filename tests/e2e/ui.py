@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,36 @@ RECORDER = """
   document.addEventListener('DOMContentLoaded', record);
 })();
 """
+
+
+# Files (their bytes in base64, name and type) in one DataTransfer, dispatched on the element
+# that ``selector`` finds the way a browser delivers a drop; true when the page took the drop.
+DROP = """({selector, files}) => {
+  const data = new DataTransfer();
+  for (const {b64, name, type} of files) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    data.items.add(new File([bytes], name, {type}));
+  }
+  const zone = document.querySelector(selector);
+  let consumed = true;
+  for (const kind of ['dragenter', 'dragover', 'drop']) {
+    const event = new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: data});
+    zone.dispatchEvent(event);
+    consumed = consumed && event.defaultPrevented;
+  }
+  return consumed;
+}"""
+
+
+def file_payload(data: bytes, name: str = "x.jpg", type_: str = "image/jpeg") -> dict[str, str]:
+    """A file as ``DROP`` takes it: its bytes in base64, its name and type."""
+    return {"b64": base64.b64encode(data).decode(), "name": name, "type": type_}
+
+
+def drop_files(page: Page, selector: str, files: list[dict[str, str]]) -> bool:
+    """Drop ``files`` (see :func:`file_payload`) on ``selector``; whether the page took them."""
+    taken: bool = page.evaluate(DROP, {"selector": selector, "files": files})
+    return taken
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,15 @@ def test_schema_lists_every_api_route(operations):
         "POST /api/runs/{run_id}/cancel",
         "DELETE /api/runs/{run_id}",
         "POST /api/predict",
+        "POST /api/datasets",
+        "GET /api/datasets/{name}",
+        "POST /api/datasets/{name}/images",
+        "POST /api/datasets/{name}/archive",
+        "POST /api/datasets/{name}/classes",
+        "DELETE /api/datasets/{name}/classes/{label}",
+        "DELETE /api/datasets/{name}/images/{image_id}",
+        "GET /api/datasets/{name}/images/{image_id}/thumbnail",
+        "DELETE /api/datasets/{name}",
     } <= set(operations)
 
 

@@ -466,6 +466,12 @@ def test_zip_header_lying_about_size_refused(tmp_path: Path) -> None:
     [
         ({"a": b"1", "a/b": b"2"}, "both a file and a folder"),
         ({"a": b"1", "./a": b"2"}, "appears twice"),
+        ({"pizza/A.jpg": b"1", "pizza/a.jpg": b"2"}, "differ only in case"),
+        ({"Pizza/a.jpg": b"1", "pizza/b.jpg": b"2"}, "differ only in case"),
+        ({"cr\u00e8me/a.jpg": b"1", "cre\u0300me/b.jpg": b"2"}, "differ only in case"),
+        ({"a": b"1", "A/b": b"2"}, "both a file and a folder"),
+        ({"pizza/more.zip": b"PK\x03\x04"}, "archive inside the archive"),
+        ({"pizza/more.TAR.GZ": b"1"}, "archive inside the archive"),
         ({".": b"1"}, "no usable file name"),
         ({"": b"1"}, "no usable file name"),
     ],

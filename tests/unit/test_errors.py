@@ -10,10 +10,16 @@ from backend.services.inference import ModelNotFoundError, OverloadedError
 from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
 from backend.services.run_store import RunNotFoundError
 from backend.services.training import RunBusyError, RunNotActiveError
-from backend.services.uploads import CannotDecode, NotAnImage, UploadRejected, UploadTooLarge
+from backend.services.uploads import (
+    CannotDecode,
+    MalformedUpload,
+    NotAnImage,
+    NotMultipart,
+    UploadRejected,
+    UploadTooLarge,
+)
 from backend.web import errors
 from backend.web.errors import status_for
-from backend.web.uploads import MalformedUpload, NotMultipart
 from food_vision.config import ConfigError
 
 

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from food_vision.images import open_image, to_rgb
+from food_vision.images import (
+    CorruptImage,
+    NotAnImage,
+    TooManyPixels,
+    load_photo,
+    open_image,
+    to_rgb,
+    verify_image,
+)
 from tests.utils.factories import image_bytes
+from tests.utils.photos import every_format
 
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 
@@ -160,8 +170,102 @@ def test_open_image_returns_an_independent_copy(tmp_path: Path) -> None:
 
 
 def test_open_image_refuses_non_images_and_truncated_files() -> None:
-    with pytest.raises(UnidentifiedImageError):
+    with pytest.raises(NotAnImage, match="not an image"):
         open_image(b"this is not an image")
     truncated = image_bytes(Image.new("RGB", (64, 64), RED), "JPEG")[:300]
-    with pytest.raises(OSError):
+    with pytest.raises(CorruptImage):
         open_image(truncated)
+    with pytest.raises(NotAnImage, match="empty"):
+        open_image(b"")
+
+
+@pytest.mark.parametrize("name", sorted(every_format()))
+def test_every_format_a_phone_writes_decodes_to_rgb(name: str) -> None:
+    photo = load_photo(every_format()[name])
+    assert photo.image.mode == "RGB" and photo.image.size == (96, 72)
+    assert photo.extension == "." + name.split(".")[1]
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF", "JPEG", "WEBP", "TIFF"])
+def test_exif_orientation_is_applied_in_every_format_that_carries_it(fmt: str) -> None:
+    image = Image.new("RGB", (40, 20), RED)
+    image.paste(BLUE, (20, 0, 40, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rgb = open_image(image_bytes(image, fmt, exif=exif.tobytes()))
+    assert rgb.size == (20, 40)
+    assert dominant(rgb.getpixel((10, 5))) == "red"
+
+
+def test_an_ico_file_is_recognised_but_not_accepted() -> None:
+    with pytest.raises(NotAnImage, match="ICO images are not accepted"):
+        open_image(image_bytes(Image.new("RGB", (32, 32), RED), "ICO"))
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (image_bytes(Image.new("RGB", (64, 64), RED), "PNG")[:60], CorruptImage),
+        (image_bytes(Image.new("RGB", (64, 64), RED), "HEIF")[:120], CorruptImage),
+        (image_bytes(Image.new("RGB", (64, 64), RED), "AVIF")[:120], CorruptImage),
+        (b"\xff\xd8\xff" + b"\x00" * 40, CorruptImage),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", NotAnImage),
+    ],
+)
+def test_damaged_files_are_corrupt_and_others_not_images(data: bytes, error: type) -> None:
+    with pytest.raises(error):
+        load_photo(data)
+
+
+@pytest.fixture(scope="module")
+def photo_48mp() -> bytes:
+    """An 8064 x 6048 JPEG (a 48 MP phone photo), greyscale to keep the test light."""
+    return image_bytes(Image.new("L", (8064, 6048), 90), "JPEG", quality=80)
+
+
+def test_a_48_megapixel_jpeg_decodes_at_reduced_scale_within_the_pixel_limit(photo_48mp) -> None:
+    photo = load_photo(photo_48mp, max_pixels=40_000_000, min_side=1024)
+    assert photo.stored_size == (8064, 6048)
+    assert photo.image.size == (2016, 1512)  # 1/4 scale: the smallest with 1024 on each side
+    small = load_photo(photo_48mp, max_pixels=40_000_000, min_side=224)
+    assert small.image.size == (1008, 756)  # 1/8, the decoder's smallest scale
+
+
+def test_the_pixel_limit_applies_to_what_is_decoded(photo_48mp) -> None:
+    with pytest.raises(TooManyPixels, match="8064x6048"):
+        load_photo(photo_48mp, max_pixels=40_000_000)  # no reduction asked: all 48 MP
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A small JPEG whose frame header claims ``width`` x ``height`` pixels."""
+    data = bytearray(image_bytes(Image.new("RGB", (16, 16), RED), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def test_a_jpeg_header_bomb_is_refused_even_at_reduced_scale() -> None:
+    with pytest.raises(TooManyPixels, match="reduced from 65000x65000"):
+        load_photo(jpeg_claiming(65000, 65000), max_pixels=50_000_000, min_side=224)
+
+
+def test_a_huge_jpeg_claim_without_its_data_costs_only_its_reduced_size() -> None:
+    photo = load_photo(jpeg_claiming(20000, 15000), max_pixels=50_000_000, min_side=224)
+    assert photo.image.size == (2500, 1875)  # 1/8 scale: 4.7 MP, never the claimed 300 MP
+
+
+def test_formats_without_reduced_decoding_keep_their_full_size_under_the_limit() -> None:
+    data = image_bytes(Image.new("RGB", (3000, 2000), RED), "PNG")
+    with pytest.raises(TooManyPixels, match="3000x2000"):
+        load_photo(data, max_pixels=1_000_000, min_side=224)
+    assert load_photo(data, max_pixels=6_000_000, min_side=224).image.size == (3000, 2000)
+
+
+def test_verify_image_checks_structure_without_decoding(tmp_path: Path) -> None:
+    good = tmp_path / "good.heic"
+    good.write_bytes(every_format()["photo.heic"])
+    assert verify_image(good) == "HEIF"
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    with pytest.raises(NotAnImage):
+        verify_image(text)

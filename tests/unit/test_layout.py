@@ -101,7 +101,8 @@ def test_classes_are_sorted(tmp_path: Path) -> None:
 
 def test_every_known_extension_in_any_case_is_an_image(tmp_path: Path) -> None:
     root = make_dataset(tmp_path / "ds", GOOD)
-    names = ["a.JPG", "b.jpeg", "c.Png", "d.bmp", "e.GIF", "f.webp"]
+    names = ["a.JPG", "b.jpeg", "c.Png", "d.bmp", "e.GIF", "f.webp", "g.TIF", "h.tiff", "i.avif",
+             "j.HEIC", "k.heif", "l.hif"]  # fmt: skip
     for name in names:
         write_image(root / "train" / "pizza" / name)
     assert {Path(n).suffix.lower() for n in names} == set(IMAGE_EXTENSIONS)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from backend.services.uploads import (
+    PREDICTION_MIN_SIDE,
     CannotDecode,
     NotAnImage,
     UploadRejected,
@@ -19,6 +20,7 @@ from backend.services.uploads import (
 )
 from backend.web.errors import status_for
 from tests.utils.factories import patterned_image
+from tests.utils.photos import every_format
 
 LIMIT = 40_000_000
 
@@ -94,9 +96,21 @@ def test_non_images_are_415(data):
     assert status_for(info.value) == 415
 
 
-def test_tiff_is_recognised_but_not_accepted():
-    with pytest.raises(NotAnImage, match="TIFF images are not accepted"):
-        decode_image(patterned_image("TIFF"), max_pixels=LIMIT)
+@pytest.mark.parametrize("name", sorted(every_format()))
+def test_every_format_a_phone_writes_is_accepted(name):
+    assert decode_image(every_format()[name], max_pixels=LIMIT).mode == "RGB"
+
+
+def test_an_unaccepted_format_is_415():
+    with pytest.raises(NotAnImage, match="ICO images are not accepted") as info:
+        decode_image(patterned_image("ICO"), max_pixels=LIMIT)
+    assert status_for(info.value) == 415
+
+
+def test_a_48_megapixel_jpeg_is_decoded_reduced_for_prediction():
+    photo = patterned_image("JPEG", size=(8064, 6048), mode="L")
+    image = decode_image(photo, max_pixels=LIMIT)
+    assert min(image.size) >= PREDICTION_MIN_SIDE and image.size == (2016, 1512)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])

@@ -77,6 +77,7 @@ class AppServer:
     home: Path
     port: int = field(default_factory=free_port)
     settings: dict[str, str] = field(default_factory=dict)
+    preexec: Callable[[], None] | None = None  # run in the child before uvicorn (rlimits)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -115,6 +116,7 @@ class AppServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=self.preexec,
             )
         self.wait_ready(timeout)
 
