@@ -86,13 +86,18 @@ def _label(value: float, percent: bool) -> str:
     return f"{value * 100:.0f}%" if percent else f"{value:.2f}"
 
 
-def run_charts(prefix: str, history: Sequence[EpochEnd]) -> tuple[Chart, Chart]:
+def run_charts(
+    prefix: str, history: Sequence[EpochEnd], held_out: str | None
+) -> tuple[Chart, Chart]:
+    """Loss and accuracy per epoch: train, and the held-out split the epochs were measured on
+    (``validation``; ``test`` in older runs), when there is one."""
     epochs = [e.epoch for e in history]
+    splits = [("train", "train")] + ([(held_out, "held-out")] if held_out else [])
 
     def series(metric: str) -> list[tuple[str, str, list[float]]]:
         return [
-            (split, split, [getattr(e, f"{split}_{metric}") for e in history])
-            for split in ("train", "test")
+            (split, css, [getattr(e, f"{split}_{metric}") for e in history])
+            for split, css in splits
         ]
 
     loss = line_chart(f"{prefix}-loss", "Loss", epochs, series("loss"))

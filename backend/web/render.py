@@ -80,7 +80,7 @@ def run_panel(view: RunView | None, *, oob: bool = False) -> str:
 
 
 def run_history(view: RunView | None, *, oob: bool = False, region: str = "run-history") -> str:
-    charts = run_charts(region, view.epochs) if view is not None and view.epochs else None
+    charts = run_charts(region, view.epochs, view.held_out) if view and view.epochs else None
     return render("run_history", view=view, charts=charts, oob=oob, region=region)
 
 

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from food_vision.models.freeze import freeze_except
+from food_vision.models.stages import Stages
 
 __all__ = [
     "LITE0_BLOCKS",
@@ -113,6 +114,17 @@ def _init_linear(fc: nn.Linear) -> nn.Linear:
 
 def _bn(channels: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, momentum=BN_MOMENTUM, eps=BN_EPS)
+
+
+class ConvBnReLU6(nn.Module):
+    """The stem or the head convolution as one stage, sharing the model's own layers."""
+
+    def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
+        super().__init__()
+        self.conv, self.bn = conv, bn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu6(self.bn(self.conv(x)))
 
 
 class MBConvBlock(nn.Module):
@@ -223,6 +235,18 @@ class EfficientNetLite0(nn.Module):
             for module in self.backbone_modules():
                 module.eval()
         return self
+
+    def stages(self) -> Stages:
+        """Stem, the 16 MBConv blocks and the head conv (18 blocks), pooling, classifier."""
+        return Stages(
+            blocks=(
+                ConvBnReLU6(self._conv_stem, self._bn0),
+                *self._blocks,
+                ConvBnReLU6(self._conv_head, self._bn1),
+            ),
+            pool=nn.Sequential(self._avg_pooling, nn.Flatten(1)),
+            classifier=nn.Sequential(self._dropout, self._fc),
+        )
 
     def extract_features(self, x: torch.Tensor) -> torch.Tensor:
         """Feature map after the head conv: (N, 1280, ceil(H/32), ceil(W/32))."""
