@@ -1,9 +1,9 @@
 """The validation split: held out from train, stratified, the same on every run of a dataset.
 
-Each class keeps its own share, and which images are held out is decided by a hash of the
-file's name, not by the seed: runs that differ only in their seed are judged on the same images,
-and adding images to a class never moves the ones already there. The test split is never
-touched here; it stays for the one evaluation at the end of a run.
+Each class gives up its own share (rounded), and which of its images go is decided by a hash of
+their file names, not by the seed or the files' order: runs that differ only in their seed are
+judged on the same images. The test split is never touched here; it stays for the one
+evaluation at the end of a run.
 """
 
 from __future__ import annotations
