@@ -104,13 +104,10 @@ class RunView:
             return 0.0
         done = float(len(self.epochs))
         progress = self.progress
-        if (
-            progress is not None
-            and progress.phase == "train"
-            and progress.epoch > len(self.epochs)
-            and progress.steps
-        ):
-            done += progress.step / progress.steps
+        if progress is not None and progress.phase != "features" and progress.epoch > done:
+            # An epoch's training steps, then its validation (counted with the last step).
+            training = progress.step / progress.steps if progress.steps else 0.0
+            done += 1.0 if progress.phase == "eval" else training
         return done / total
 
     @property
