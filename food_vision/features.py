@@ -28,6 +28,7 @@ from torch.utils.data import Dataset
 
 from food_vision.atomic import atomic_dir
 from food_vision.datasets.loaders import ImageListDataset, seeded_loader
+from food_vision.models.folding import fold_batch_norms
 
 FEATURES_DIR = "features"
 KEY_FILE = "key.json"
@@ -121,7 +122,7 @@ def compute_features(
     folder behind.
     """
     shutil.rmtree(folder, ignore_errors=True)
-    front.eval().to(device)
+    front = fold_batch_norms(front).to(device)
     progress = _Progress(sum(len(split.samples) for split in splits), on_progress)
     try:
         with atomic_dir(folder) as tmp:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -119,6 +119,8 @@ def _bn(channels: int) -> nn.BatchNorm2d:
 class ConvBnReLU6(nn.Module):
     """The stem or the head convolution as one stage, sharing the model's own layers."""
 
+    BATCH_NORM_AFTER: ClassVar[dict[str, str]] = {"conv": "bn"}  # see models.folding
+
     def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
         super().__init__()
         self.conv, self.bn = conv, bn
@@ -133,6 +135,12 @@ class MBConvBlock(nn.Module):
     The first block of a stage has no `_expand_conv`/`_bn0` when expand == 1, matching the
     checkpoint; the residual is used only when the shape is unchanged (stride 1, same width).
     """
+
+    BATCH_NORM_AFTER: ClassVar[dict[str, str]] = {
+        "_expand_conv": "_bn0",
+        "_depthwise_conv": "_bn1",
+        "_project_conv": "_bn2",
+    }
 
     def __init__(
         self, in_channels: int, out_channels: int, kernel: int, stride: int, expand: int

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from food_vision.models import ARCHITECTURES, get_architecture
+from food_vision.models.folding import fold_batch_norms
 from food_vision.models.stages import stages_of
 from food_vision.transfer import FINE_TUNE_LR_SCALE, TransferPlan, plan_training
 
@@ -82,3 +83,21 @@ def test_a_model_without_pretrained_weights_trains_everything() -> None:
     assert plan.front is None and plan.rest is model
     assert len(plan.param_groups) == 1
     assert len(plan.param_groups[0]["params"]) == len(list(model.parameters()))
+
+
+@pytest.mark.parametrize("name", WITH_BLOCKS)
+def test_folded_batch_norms_give_the_same_features(name: str) -> None:
+    torch.manual_seed(0)
+    model = get_architecture(name).build(3, pretrained=False).eval()
+    with torch.no_grad():  # statistics a fresh model would not have, so folding has work to do
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+    front, _ = stages_of(model).split(0)
+    folded = fold_batch_norms(front)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in front.modules())  # a copy was folded
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), front(x), atol=1e-4, rtol=1e-4)
