@@ -112,8 +112,8 @@ def feature_batches(
 def _split_images(plan: BatchPlan, splits: SplitSamples) -> list[SplitImages]:
     arch, size = plan.arch, plan.image_size
     plain = eval_transform(size, arch.mean, arch.std)
-    fit = train_transform(size, arch.mean, arch.std) if plan.augment else plain
-    parts = [SplitImages("train", splits.train, fit, plan.cached_views)]
+    augmented = train_transform(size, arch.mean, arch.std)
+    parts = [SplitImages("train", splits.train, plain, augmented, plan.cached_views)]
     if splits.validation:
         parts.append(SplitImages("validation", splits.validation, plain))
     return [*parts, SplitImages("test", splits.test, plain)]

@@ -58,6 +58,11 @@ Whole = _not_bool("must be a whole number")
 Number = _not_bool("must be a number")
 
 
+def _up_to(default: float, high: float, title: str, description: str) -> Any:
+    """A finite number from 0 to ``high``."""
+    return Field(default, ge=0, le=high, allow_inf_nan=False, title=title, description=description)
+
+
 class TrainConfig(BaseModel):
     """Everything that decides what a run trains and how."""
 
@@ -74,10 +79,10 @@ class TrainConfig(BaseModel):
         description=f"architecture: {', '.join(ARCHITECTURES)}",
     )
     epochs: Annotated[int, Whole] = Field(
-        5, ge=1, le=500, title="Epochs", description="passes over the training set"
+        10, ge=1, le=500, title="Epochs", description="passes over the training set"
     )
     learning_rate: Annotated[float, Number, CliFlag("--lr")] = Field(
-        1e-3,
+        3e-3,
         gt=0,
         le=10.0,
         allow_inf_nan=False,
@@ -103,14 +108,11 @@ class TrainConfig(BaseModel):
         title="Augment training images",
         description="random crops, flips and colour changes of the training images",
     )
-    validation_fraction: Annotated[float, Number, ADVANCED] = Field(
+    validation_fraction: Annotated[float, Number, ADVANCED] = _up_to(
         0.2,
-        ge=0,
-        le=0.5,
-        allow_inf_nan=False,
-        title="Validation share",
-        description="share of each class's training images held out to pick the best epoch "
-        "(0: none)",
+        0.5,
+        "Validation share",
+        "share of each class's training images held out to pick the best epoch (0: none)",
     )
     patience: Annotated[int, Whole, ADVANCED] = Field(
         5,
@@ -132,24 +134,14 @@ class TrainConfig(BaseModel):
         ge=1,
         le=16,
         title="Cached views",
-        description="augmented views of each training image whose frozen-backbone features "
-        "are computed once",
+        description="views of each training image whose frozen-backbone features are "
+        "computed once when augmenting: the plain one, then augmented ones",
     )
-    label_smoothing: Annotated[float, Number, ADVANCED] = Field(
-        0.1,
-        ge=0,
-        le=0.5,
-        allow_inf_nan=False,
-        title="Label smoothing",
-        description="share of each target spread over the other classes",
+    label_smoothing: Annotated[float, Number, ADVANCED] = _up_to(
+        0.1, 0.5, "Label smoothing", "share of each target spread over the other classes"
     )
-    weight_decay: Annotated[float, Number, ADVANCED] = Field(
-        0.0,
-        ge=0,
-        le=1.0,
-        allow_inf_nan=False,
-        title="Weight decay",
-        description="AdamW's pull of the weights towards zero",
+    weight_decay: Annotated[float, Number, ADVANCED] = _up_to(
+        0.01, 1.0, "Weight decay", "AdamW's pull of the weights towards zero"
     )
     dry_run: bool = Field(
         False, title="Quick check", description="one batch per epoch, to check a set-up fast"

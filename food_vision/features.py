@@ -2,7 +2,8 @@
 
 Training a new classifier on a frozen backbone would otherwise repeat the same forward pass
 every epoch, which is nearly all of the run's time. Here each image goes through the front once
-(a training image once per cached view, decoded once for all of them); the epochs then train on
+(a training image once per cached view: decoded once, then the plain view and some
+augmented ones); the epochs then train on
 the stored rows. Rows are written in order to ``<run>/features/<split>.npy`` and read back
 through a memory map, so a large dataset costs disk pages the system can drop, not memory the
 trainer holds. The folder appears complete or not at all, and records the key it was computed
@@ -41,14 +42,18 @@ ProgressCallback = Callable[[int, int, float], None]  # images done, images in a
 
 @dataclass(frozen=True)
 class SplitImages:
-    """One split to pass through the front: its images (at least one), how each is
-    transformed, and how many views of each to keep (random views differ; one view of a fixed
-    transform is all there is)."""
+    """One split to pass through the front (at least one image): each image gives ``views``
+    rows, the plain view the model sees when it predicts, then ``views - 1`` augmented ones."""
 
     name: str
     samples: Sequence[tuple[Path, int]]
-    transform: Callable[[Any], Tensor]
+    plain: Callable[[Any], Tensor]
+    augmented: Callable[[Any], Tensor] | None = None
     views: int = 1
+
+    def __call__(self, image: Any) -> Tensor:
+        extra = [self.augmented(image) for _ in range(self.views - 1)] if self.augmented else []
+        return torch.stack([self.plain(image), *extra])
 
 
 class CachedRows(Dataset[tuple[Tensor, int]]):
@@ -145,16 +150,6 @@ class _Progress:
             self.report(self.done, self.total, time.perf_counter() - self.started)
 
 
-class _Views:
-    """``views`` transforms of one decoded image, stacked."""
-
-    def __init__(self, transform: Callable[[Any], Tensor], views: int) -> None:
-        self.transform, self.views = transform, views
-
-    def __call__(self, image: Any) -> Tensor:
-        return torch.stack([self.transform(image) for _ in range(self.views)])
-
-
 def _write_split(
     front: nn.Module,
     split: SplitImages,
@@ -165,7 +160,7 @@ def _write_split(
     stop: threading.Event,
     progress: _Progress,
 ) -> None:
-    images = ImageListDataset(split.samples, _Views(split.transform, split.views))
+    images = ImageListDataset(split.samples, split)
     loader = seeded_loader(
         images,
         batch_size=max(1, FEATURE_BATCH_ROWS // split.views),

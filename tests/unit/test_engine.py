@@ -7,6 +7,7 @@ import copy
 import math
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import torch
@@ -318,32 +319,42 @@ class ScriptedValidation:
         return 1
 
 
+def train_linear(model: nn.Module, validation: object, **changes: Any) -> TrainOutcome:
+    """Two batches of random data per epoch, SGD at 0.5; ``changes`` override the rest."""
+    settings: dict[str, Any] = {
+        "train_batches": random_batches(2, 1),
+        "validation_batches": validation,
+        "steps_per_epoch": 2,
+        "epochs": 4,
+        "optimizer": torch.optim.SGD(model.parameters(), lr=0.5),
+        "device": CPU,
+        "stop": threading.Event(),
+    }
+    return train(model, **{**settings, **changes})
+
+
+def scripted_model() -> tuple[nn.Module, Tensor]:
+    torch.manual_seed(0)
+    return nn.Linear(2, 2), torch.randn(8, 2, generator=torch.Generator().manual_seed(5))
+
+
 def scripted_run(
     right_on: set[int], *, epochs: int, patience: int = 0
-) -> tuple[TrainOutcome, list[int], list[dict[str, Tensor]], nn.Module]:
-    torch.manual_seed(0)
-    model = nn.Linear(2, 2)
-    x = torch.randn(8, 2, generator=torch.Generator().manual_seed(5))
+) -> tuple[TrainOutcome, list[int]]:
+    model, x = scripted_model()
     bests: list[int] = []
-    weights: list[dict[str, Tensor]] = []  # the weights after each epoch
-    outcome = train(
+    outcome = train_linear(
         model,
-        train_batches=random_batches(2, 1),
-        validation_batches=ScriptedValidation(model, right_on, x),
-        steps_per_epoch=2,
+        ScriptedValidation(model, right_on, x),
         epochs=epochs,
-        optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
-        device=CPU,
-        stop=threading.Event(),
         patience=patience,
-        on_epoch=lambda _: weights.append({k: v.clone() for k, v in model.state_dict().items()}),
         on_best=lambda result: bests.append(result.epoch),
     )
-    return outcome, bests, weights, model
+    return outcome, bests
 
 
 def test_the_best_epoch_is_chosen_on_validation() -> None:
-    outcome, bests, _, _ = scripted_run({2}, epochs=4)
+    outcome, bests = scripted_run({2}, epochs=4)
     assert [r.validation_acc for r in outcome.history] == [0.0, 1.0, 0.0, 0.0]
     assert bests == [1, 2]  # the first epoch is the best so far, then the second beats it
     assert outcome.best is not None and outcome.best.epoch == 2
@@ -358,19 +369,9 @@ def test_a_tie_goes_to_the_lower_validation_loss() -> None:
 
 
 def test_without_validation_the_latest_epoch_is_kept() -> None:
-    model = nn.Linear(2, 2)
     bests: list[int] = []
-    outcome = train(
-        model,
-        train_batches=random_batches(2, 1),
-        validation_batches=None,
-        steps_per_epoch=2,
-        epochs=3,
-        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-        device=CPU,
-        stop=threading.Event(),
-        patience=1,
-        on_best=lambda result: bests.append(result.epoch),
+    outcome = train_linear(
+        nn.Linear(2, 2), None, epochs=3, patience=1, on_best=lambda r: bests.append(r.epoch)
     )
     assert bests == [1, 2, 3] and len(outcome.history) == 3  # patience needs a validation split
     assert all(math.isnan(r.validation_acc) for r in outcome.history)
@@ -378,7 +379,7 @@ def test_without_validation_the_latest_epoch_is_kept() -> None:
 
 
 def test_early_stopping_ends_after_patience_epochs_without_a_better_one() -> None:
-    outcome, bests, _, _ = scripted_run({2}, epochs=20, patience=3)
+    outcome, bests = scripted_run({2}, epochs=20, patience=3)
     assert outcome.early_stopped and not outcome.stopped
     assert [r.epoch for r in outcome.history] == [1, 2, 3, 4, 5]  # 3 epochs after the best
     assert bests == [1, 2]
@@ -387,9 +388,7 @@ def test_early_stopping_ends_after_patience_epochs_without_a_better_one() -> Non
 def test_the_best_epoch_is_the_model_kept() -> None:
     """The keeper hands back the weights of the best epoch, not those of the last, and writes
     the best epoch when asked to make sure it is on disk."""
-    torch.manual_seed(0)
-    model = nn.Linear(2, 2)
-    x = torch.randn(8, 2, generator=torch.Generator().manual_seed(5))
+    model, x = scripted_model()
     written: list[tuple[int, dict[str, Tensor]]] = []
     keeper = BestKeeper(
         model,
@@ -397,15 +396,9 @@ def test_the_best_epoch_is_the_model_kept() -> None:
         interval=3600.0,
     )
     after_epoch: dict[int, dict[str, Tensor]] = {}
-    outcome = train(
+    outcome = train_linear(
         model,
-        train_batches=random_batches(2, 1),
-        validation_batches=ScriptedValidation(model, {2}, x),
-        steps_per_epoch=2,
-        epochs=4,
-        optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
-        device=CPU,
-        stop=threading.Event(),
+        ScriptedValidation(model, {2}, x),
         on_epoch=lambda r: after_epoch.update({r.epoch: copy.deepcopy(model.state_dict())}),
         on_best=keeper.keep,
     )
