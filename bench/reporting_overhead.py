@@ -87,7 +87,7 @@ def engine_epoch(
         train(
             model,
             train_batches=train_batches,
-            test_batches=test_batches,
+            validation_batches=test_batches,
             steps_per_epoch=len(train_batches),
             epochs=1,
             optimizer=optimizer,

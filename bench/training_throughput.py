@@ -9,9 +9,10 @@ from pathlib import Path
 import torch
 
 from bench.timing import timed
+from food_vision.batches import BatchPlan, image_batches
 from food_vision.datasets.demo import generate_demo
 from food_vision.datasets.layout import DatasetSummary, validate_image_folder
-from food_vision.datasets.loaders import Loaders, build_loaders
+from food_vision.datasets.loaders import Loaders, SplitSamples, default_workers
 from food_vision.engine import EpochResult, train
 from food_vision.models import get_architecture
 
@@ -27,19 +28,22 @@ def bench_demo(work: Path) -> tuple[Path, float]:
 def demo_loaders(
     root: Path, architecture: str, *, batch_size: int, seed: int, workers: int | None = None
 ) -> tuple[DatasetSummary, Loaders]:
-    """The real data loaders over ``root``, sized and normalised for ``architecture``."""
+    """The real data loaders over ``root``, sized and normalised for ``architecture``; the
+    test images stand in for a validation split (each epoch evaluates them)."""
     arch = get_architecture(architecture)
     summary = validate_image_folder(root)
-    loaders = build_loaders(
-        summary,
+    plan = BatchPlan(
+        arch=arch,
         image_size=arch.input_size,
-        mean=arch.mean,
-        std=arch.std,
+        augment=True,
+        views=1,
         batch_size=batch_size,
         seed=seed,
-        workers=workers,
+        workers=default_workers() if workers is None else workers,
+        device=CPU,
     )
-    return summary, loaders
+    test = summary.samples("test")
+    return summary, image_batches(plan, SplitSamples(summary.samples("train"), test, test))
 
 
 def bench_throughput(
@@ -58,7 +62,7 @@ def bench_throughput(
     outcome = train(
         model,
         train_batches=loaders.train,
-        test_batches=loaders.test,
+        validation_batches=loaders.validation,
         steps_per_epoch=loaders.steps_per_epoch,
         optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
         epochs=epochs,

@@ -37,6 +37,13 @@ class CliFlag:
         self.flags = flags
 
 
+class Advanced:
+    """Marks an option the page tucks under "More options"; the API and CLI list it like any."""
+
+
+ADVANCED = Advanced()
+
+
 def _not_bool(message: str) -> BeforeValidator:
     """JSON ``true`` is not the number 1 here."""
 
@@ -50,6 +57,11 @@ def _not_bool(message: str) -> BeforeValidator:
 
 Whole = _not_bool("must be a whole number")
 Number = _not_bool("must be a number")
+
+
+def _up_to(default: float, high: float, title: str, description: str) -> Any:
+    """A finite number from 0 to ``high``."""
+    return Field(default, ge=0, le=high, allow_inf_nan=False, title=title, description=description)
 
 
 class TrainConfig(BaseModel):
@@ -68,10 +80,10 @@ class TrainConfig(BaseModel):
         description=f"architecture: {', '.join(ARCHITECTURES)}",
     )
     epochs: Annotated[int, Whole] = Field(
-        5, ge=1, le=500, title="Epochs", description="passes over the training set"
+        10, ge=1, le=500, title="Epochs", description="passes over the training set"
     )
     learning_rate: Annotated[float, Number, CliFlag("--lr")] = Field(
-        1e-3,
+        3e-3,
         gt=0,
         le=10.0,
         allow_inf_nan=False,
@@ -91,6 +103,46 @@ class TrainConfig(BaseModel):
     )
     seed: Annotated[int, Whole] = Field(
         0, ge=0, le=MAX_SEED, title="Seed", description="for shuffling and initialisation"
+    )
+    augment: bool = Field(
+        True,
+        title="Augment training images",
+        description="random crops, flips and colour changes of the training images",
+    )
+    validation_fraction: Annotated[float, Number, ADVANCED] = _up_to(
+        0.2,
+        0.5,
+        "Validation share",
+        "share of each class's training images held out to pick the best epoch (0: none)",
+    )
+    patience: Annotated[int, Whole, ADVANCED] = Field(
+        5,
+        ge=0,
+        le=500,
+        title="Patience",
+        description="epochs without a better validation accuracy before training stops (0: never)",
+    )
+    fine_tune_blocks: Annotated[int, Whole, ADVANCED] = Field(
+        0,
+        ge=0,
+        le=100,
+        title="Fine-tune blocks",
+        description="unfreeze the last N blocks of the pretrained backbone; they learn at a "
+        "tenth of the learning rate (0: train the new head only)",
+    )
+    feature_views: Annotated[int, Whole, ADVANCED] = Field(
+        3,
+        ge=1,
+        le=16,
+        title="Cached views",
+        description="views of each training image whose frozen-backbone features are "
+        "computed once when augmenting: the plain one, then augmented ones",
+    )
+    label_smoothing: Annotated[float, Number, ADVANCED] = _up_to(
+        0.1, 0.5, "Label smoothing", "share of each target spread over the other classes"
+    )
+    weight_decay: Annotated[float, Number, ADVANCED] = _up_to(
+        0.01, 1.0, "Weight decay", "AdamW's pull of the weights towards zero"
     )
     dry_run: bool = Field(
         False, title="Quick check", description="one batch per epoch, to check a set-up fast"
@@ -127,6 +179,19 @@ class TrainConfig(BaseModel):
     def _tensorboard_installed(cls, value: bool | None) -> bool | None:
         if value:
             require_tensorboard()
+        return value
+
+    @field_validator("fine_tune_blocks")
+    @classmethod
+    def _blocks_exist(cls, value: int, info: Any) -> int:
+        arch = ARCHITECTURES.get(info.data.get("architecture", ""))
+        if not value or arch is None:
+            return value
+        pretrained = info.data.get("pretrained")
+        if not (arch.default_pretrained if pretrained is None else pretrained):
+            raise ValueError("fine-tuning needs a pretrained model (every layer trains without)")
+        if value > arch.blocks:
+            raise ValueError(f"{arch.name} has {arch.blocks} blocks")
         return value
 
     @classmethod
@@ -184,6 +249,10 @@ def _message(error: ErrorDetails, field: FieldInfo | None) -> str:
     if kind == "string_too_long":
         return f"must be at most {error.get('ctx', {}).get('max_length')} characters"
     return _PLAIN.get(kind, error["msg"])
+
+
+def is_advanced(field: FieldInfo) -> bool:
+    return any(isinstance(item, Advanced) for item in field.metadata)
 
 
 def bounds(field: FieldInfo) -> dict[str, float]:

@@ -2,13 +2,17 @@
 
 Metrics are weighted by sample count (summed, then divided by the number of samples), so a
 short last batch counts for what it holds. A stop flag is checked at every batch boundary.
+Each epoch is judged on the validation split when there is one: the best epoch so far is
+announced (the caller keeps its weights) and training ends early once it has not improved for
+``patience`` epochs. The test split is never seen here; the caller evaluates it once, at the end.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 
 import torch
@@ -18,6 +22,7 @@ from food_vision.models.freeze import set_train_mode
 
 StepCallback = Callable[["StepReport"], None]
 EpochCallback = Callable[["EpochResult"], None]
+Batches = Iterable[tuple[Tensor, Tensor]]
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class StepReport:
     steps: int
     loss: float
     images_per_sec: float
+    phase: str = "train"
 
 
 @dataclass(frozen=True)
@@ -35,27 +41,44 @@ class EpochResult:
     epochs: int
     train_loss: float
     train_acc: float
-    test_loss: float
-    test_acc: float
     seconds: float
     images_per_sec: float
+    validation_loss: float = math.nan
+    validation_acc: float = math.nan
+
+    @property
+    def validated(self) -> bool:
+        return not math.isnan(self.validation_acc)
 
     def metrics(self) -> dict[str, float]:
-        """The four figures a person compares runs by."""
-        return {
-            "train_loss": self.train_loss,
-            "train_acc": self.train_acc,
-            "test_loss": self.test_loss,
-            "test_acc": self.test_acc,
-        }
+        """The figures a person compares epochs by (validation ones when there was a split)."""
+        figures = {"train_loss": self.train_loss, "train_acc": self.train_acc}
+        if self.validated:
+            figures |= {
+                "validation_loss": self.validation_loss,
+                "validation_acc": self.validation_acc,
+            }
+        return figures
+
+    def beats(self, best: EpochResult | None) -> bool:
+        """Higher validation accuracy, lower validation loss on a tie; without a validation
+        split the latest epoch is the one kept."""
+        if best is None or not self.validated:
+            return True
+        return (self.validation_acc, -self.validation_loss) > (
+            best.validation_acc,
+            -best.validation_loss,
+        )
 
 
 @dataclass
 class TrainOutcome:
     history: list[EpochResult] = field(default_factory=list)
+    best: EpochResult | None = None
     stopped: bool = False
     stopped_epoch: int = 0
     stopped_step: int = 0
+    early_stopped: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,18 +92,20 @@ class Split:
 
 def run_epoch(
     model: nn.Module,
-    batches: Iterable[tuple[Tensor, Tensor]],
+    batches: Batches,
     *,
     loss_fn: nn.Module,
     device: torch.device,
     stop: threading.Event,
     optimizer: torch.optim.Optimizer | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     max_steps: int | None = None,
     on_step: Callable[[int, float, int, float], None] | None = None,
 ) -> Split:
     """One pass over ``batches``; trains when an optimizer is given, else evaluates.
 
-    ``on_step(step, batch_loss, images_so_far, seconds_so_far)`` follows every training step.
+    ``on_step(step, batch_loss, images_so_far, seconds_so_far)`` follows every batch; the
+    ``scheduler``, if any, moves the learning rate on after every training step.
     """
     training = optimizer is not None
     if training:
@@ -100,6 +125,8 @@ def run_epoch(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
             batch = labels.shape[0]
             total_loss += loss.item() * batch
             correct += int((logits.argmax(dim=1) == labels).sum().item())
@@ -113,36 +140,63 @@ def run_epoch(
     return Split(total_loss / samples, correct / samples, samples, stopped, step)
 
 
+def evaluate(
+    model: nn.Module,
+    batches: Batches,
+    *,
+    device: torch.device,
+    stop: threading.Event,
+    epoch: int = 0,
+    on_step: StepCallback | None = None,
+    max_steps: int | None = None,
+) -> Split:
+    """Loss (plain cross-entropy, whatever the training loss) and accuracy over ``batches``,
+    reported as ``eval`` steps."""
+    steps = len(batches) if isinstance(batches, Sized) else 0
+    if max_steps is not None:
+        steps = min(steps, max_steps)
+    report = _reporter(on_step, epoch, steps, "eval")
+    return run_epoch(
+        model,
+        batches,
+        loss_fn=nn.CrossEntropyLoss(),
+        device=device,
+        stop=stop,
+        max_steps=max_steps,
+        on_step=report,
+    )
+
+
 def train(
     model: nn.Module,
     *,
-    train_batches: Iterable[tuple[Tensor, Tensor]],
-    test_batches: Iterable[tuple[Tensor, Tensor]],
+    train_batches: Batches,
+    validation_batches: Batches | None,
     steps_per_epoch: int,
     epochs: int,
     optimizer: torch.optim.Optimizer,
     device: torch.device,
     stop: threading.Event,
+    loss_fn: nn.Module | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    patience: int = 0,
     on_step: StepCallback | None = None,
     on_epoch: EpochCallback | None = None,
+    on_best: EpochCallback | None = None,
     max_steps: int | None = None,
 ) -> TrainOutcome:
-    """Train for ``epochs``, evaluating after each; returns the history.
+    """Train for up to ``epochs``, validating after each; returns the history and best epoch.
 
     When ``stop`` is set the loop ends at the next batch boundary and the unfinished epoch is
-    not added to the history (its weights are not a finished epoch's).
+    not added to the history (its weights are not a finished epoch's). ``on_best`` comes
+    before ``on_epoch`` for an epoch that beats every earlier one; ``patience`` > 0 ends
+    training after that many validated epochs without a better one.
     """
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
     outcome = TrainOutcome()
     model.to(device)
     for epoch in range(1, epochs + 1):
         epoch_started = time.perf_counter()
-
-        def report(step: int, loss: float, images: int, seconds: float, epoch: int = epoch) -> None:
-            if on_step is not None:
-                rate = images / seconds if seconds > 0 else 0.0
-                on_step(StepReport(epoch, step, steps_per_epoch, loss, rate))
-
         fit = run_epoch(
             model,
             train_batches,
@@ -150,31 +204,68 @@ def train(
             device=device,
             stop=stop,
             optimizer=optimizer,
+            scheduler=scheduler,
             max_steps=max_steps,
-            on_step=report,
+            on_step=_reporter(on_step, epoch, steps_per_epoch, "train"),
         )
         train_seconds = time.perf_counter() - epoch_started
         if fit.stopped:
             return _stopped(outcome, epoch, fit.steps_done)
-        check = run_epoch(
-            model, test_batches, loss_fn=loss_fn, device=device, stop=stop, max_steps=max_steps
-        )
-        if check.stopped:
-            return _stopped(outcome, epoch, fit.steps_done)
+        check = None
+        if validation_batches is not None:
+            check = evaluate(
+                model,
+                validation_batches,
+                device=device,
+                stop=stop,
+                epoch=epoch,
+                on_step=on_step,
+                max_steps=max_steps,
+            )
+            if check.stopped:
+                return _stopped(outcome, epoch, fit.steps_done)
         result = EpochResult(
             epoch=epoch,
             epochs=epochs,
             train_loss=fit.loss,
             train_acc=fit.accuracy,
-            test_loss=check.loss,
-            test_acc=check.accuracy,
             seconds=time.perf_counter() - epoch_started,
             images_per_sec=fit.samples / train_seconds if train_seconds > 0 else 0.0,
+            validation_loss=check.loss if check else math.nan,
+            validation_acc=check.accuracy if check else math.nan,
         )
         outcome.history.append(result)
+        improved = result.beats(outcome.best)
+        if improved:
+            outcome.best = result
+        if improved and on_best is not None:
+            on_best(result)
         if on_epoch is not None:
             on_epoch(result)
+        if _out_of_patience(outcome, patience):
+            outcome.early_stopped = True
+            break
     return outcome
+
+
+def _reporter(
+    on_step: StepCallback | None, epoch: int, steps: int, phase: str
+) -> Callable[[int, float, int, float], None] | None:
+    if on_step is None:
+        return None
+
+    def report(step: int, loss: float, images: int, seconds: float) -> None:
+        rate = images / seconds if seconds > 0 else 0.0
+        on_step(StepReport(epoch, step, steps, loss, rate, phase))
+
+    return report
+
+
+def _out_of_patience(outcome: TrainOutcome, patience: int) -> bool:
+    best, last = outcome.best, outcome.history[-1]
+    return (
+        patience > 0 and best is not None and best.validated and last.epoch - best.epoch >= patience
+    )
 
 
 def _stopped(outcome: TrainOutcome, epoch: int, step: int) -> TrainOutcome:

@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, field
 from functools import reduce
 from operator import or_
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BeforeValidator,
@@ -83,6 +83,13 @@ class Started(Event):
     num_test: StrictInt
     epochs: StrictInt
     steps_per_epoch: StrictInt
+    num_validation: StrictInt = 0
+    notes: list[StrictStr] = field(default_factory=list)  # what a person should know, in words
+
+
+# What a progress event counts: training steps, evaluation batches, or (for a frozen backbone's
+# feature pass) images.
+Phase = Literal["train", "eval", "features"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,18 +100,27 @@ class Progress(Event):
     steps: StrictInt
     loss: _Number
     images_per_sec: _Number
+    phase: Phase = "train"
 
 
 @dataclass(frozen=True, kw_only=True)
 class EpochEnd(Event):
+    """One finished epoch: train figures, and validation figures when the run holds a split out.
+
+    The test split is evaluated once, at the end (``completed``); ``test_*`` are only set in
+    lines written before there was a validation split, and are kept so that they stay readable.
+    """
+
     TYPE: ClassVar[str] = "epoch"
     epoch: StrictInt
     epochs: StrictInt
     train_loss: _Number
     train_acc: _Number
-    test_loss: _Number
-    test_acc: _Number
     seconds: _Number
+    validation_loss: _Number = math.nan
+    validation_acc: _Number = math.nan
+    test_loss: _Number = math.nan
+    test_acc: _Number = math.nan
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,6 +128,7 @@ class Completed(Event):
     TYPE: ClassVar[str] = "completed"
     metrics: _Metrics
     model_path: StrictStr
+    best_epoch: StrictInt = 0  # the epoch whose model was kept (0: not recorded)
 
 
 @dataclass(frozen=True, kw_only=True)

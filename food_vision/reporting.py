@@ -83,9 +83,10 @@ def epoch_event(run_id: str, result: EpochResult) -> EpochEnd:
 
 
 def _event_from(kind: type[E], run_id: str, source: object) -> E:
-    """An event whose fields are read off an engine report by name (they share the names)."""
+    """An event whose fields are read off an engine report by name (they share the names);
+    a field the report lacks keeps the event's default."""
     names = [spec.name for spec in fields(kind) if spec.name not in ("run_id", "ts")]
-    return kind(run_id, **{name: getattr(source, name) for name in names})
+    return kind(run_id, **{name: getattr(source, name) for name in names if hasattr(source, name)})
 
 
 def claim_stdout() -> TextIO:

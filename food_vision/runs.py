@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 import time
@@ -48,6 +49,7 @@ class RunRecord:
     epoch: int = 0
     step: int = 0
     has_model: bool = False
+    best_epoch: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -104,7 +106,11 @@ def apply_event(record: RunRecord, event: Event) -> RunRecord:
         return record.evolve(epoch=event.epoch, has_model=True, metrics=epoch_metrics(event))
     if isinstance(event, Completed):
         return record.evolve(
-            status=RunStatus.COMPLETED, finished_at=event.ts, metrics=event.metrics, has_model=True
+            status=RunStatus.COMPLETED,
+            finished_at=event.ts,
+            metrics=event.metrics,
+            has_model=True,
+            best_epoch=event.best_epoch,
         )
     if isinstance(event, Cancelled):
         return record.evolve(
@@ -120,9 +126,11 @@ def apply_event(record: RunRecord, event: Event) -> RunRecord:
 
 
 def epoch_metrics(event: EpochEnd) -> dict[str, float]:
-    return {
-        "train_loss": event.train_loss,
-        "train_acc": event.train_acc,
-        "test_loss": event.test_loss,
-        "test_acc": event.test_acc,
-    }
+    """Train figures, and those of the held-out split the epoch was measured on: validation,
+    or test in runs recorded before there was a validation split."""
+    figures = {"train_loss": event.train_loss, "train_acc": event.train_acc}
+    for split in ("validation", "test"):
+        if not math.isnan(getattr(event, f"{split}_acc")):
+            figures[f"{split}_loss"] = getattr(event, f"{split}_loss")
+            figures[f"{split}_acc"] = getattr(event, f"{split}_acc")
+    return figures

@@ -1,38 +1,46 @@
 """One training run from a validated config to a saved bundle, reported as events.
 
 Kept apart from the entry point so that the command line can be parsed and checked before
-torch is imported.
+torch is imported. The order: dataset and its validation split, model and what of it trains,
+batches (a frozen front's features are computed here, once), the epochs, then the test split,
+evaluated once with the best epoch's weights, which are the run's model.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import threading
 from pathlib import Path
 
-import torch
 from torch import nn
 
+from food_vision.batches import BatchPlan, feature_batches, image_batches
 from food_vision.bundle import WEIGHTS_FILE, ModelMeta, save_bundle
 from food_vision.config import TrainConfig
+from food_vision.datasets.holdout import hold_out
 from food_vision.datasets.layout import DatasetSummary, validate_image_folder
-from food_vision.datasets.loaders import Loaders, build_loaders
+from food_vision.datasets.loaders import Loaders, SplitSamples, default_workers
 from food_vision.datasets.registry import resolve_dataset
-from food_vision.engine import EpochResult, StepReport, TrainOutcome, train
+from food_vision.engine import StepReport, TrainOutcome, evaluate, train
 from food_vision.events import Cancelled, Completed, Started
+from food_vision.features import FEATURES_DIR
+from food_vision.keeper import BestKeeper
 from food_vision.models import get_architecture
+from food_vision.recipe import make_loss, make_optimizer, make_schedule
 from food_vision.reporting import Reporter, epoch_event, progress_event
 from food_vision.runs import RunStatus
 from food_vision.runtime import pick_device, seed_everything, set_threads
 from food_vision.settings import get_settings
 from food_vision.train_args import RunOptions
+from food_vision.transfer import TransferPlan, plan_training
 
 log = logging.getLogger("food_vision.train")
 
 
 class TrainingSession:
-    """Dataset, loaders, model, the training loop, and the final event, in that order."""
+    """Dataset, model, batches, the training loop, the test pass and the final event."""
 
     def __init__(
         self,
@@ -50,10 +58,15 @@ class TrainingSession:
         self.options = options or RunOptions()
         self.device = pick_device(self.options.device)
         self.arch = get_architecture(self.config.architecture)
+        self.classes: list[str] = []
 
     @property
     def image_size(self) -> int:
         return self.config.image_size or self.arch.input_size
+
+    @property
+    def max_steps(self) -> int | None:
+        return 1 if self.config.dry_run else None
 
     def run(self) -> RunStatus:
         """Train to the end (COMPLETED) or until the stop flag is set (CANCELLED)."""
@@ -62,18 +75,25 @@ class TrainingSession:
         summary = self.load_dataset()
         if self.stop.is_set():
             return self.cancelled(has_model=False, epoch=0, step=0)
-        loaders = self.build_loaders(summary)
-        model = self.arch.build(len(summary.classes), bool(self.config.pretrained))
-        steps = 1 if self.config.dry_run else loaders.steps_per_epoch
-        self.announce(summary, steps)
-        outcome = self.train(model, loaders, summary, steps)
-        if outcome.stopped:
-            return self.cancelled(
-                has_model=bool(outcome.history),
-                epoch=outcome.stopped_epoch,
-                step=outcome.stopped_step,
-            )
-        return self.completed(outcome)
+        self.classes = list(summary.classes)
+        holdout = hold_out(summary, self.config.validation_fraction)
+        splits = SplitSamples(holdout.train, holdout.validation, summary.samples("test"))
+        plan = plan_training(
+            self.arch.build(len(self.classes), bool(self.config.pretrained)),
+            pretrained=bool(self.config.pretrained),
+            fine_tune_blocks=self.config.fine_tune_blocks,
+            learning_rate=self.config.learning_rate,
+        )
+        batch_plan = self.batch_plan()
+        if plan.front is not None and self.options.feature_cache:
+            self.announce(splits, batch_plan.cached_steps(splits), holdout.note)
+            loaders = self.feature_pass(batch_plan, splits, plan)
+            if loaders is None:
+                return self.cancelled(has_model=False, epoch=0, step=0)
+            return self.fit(plan, plan.rest, loaders)
+        loaders = image_batches(batch_plan, splits)
+        self.announce(splits, loaders.steps_per_epoch, holdout.note)
+        return self.fit(plan, plan.model, loaders)
 
     def load_dataset(self) -> DatasetSummary:
         data_dir = get_settings().resolved_data_dir
@@ -82,76 +102,131 @@ class TrainingSession:
         log.info("dataset %s: %s", root, summary.counts)
         return summary
 
-    def build_loaders(self, summary: DatasetSummary) -> Loaders:
-        return build_loaders(
-            summary,
+    def batch_plan(self) -> BatchPlan:
+        workers = self.options.workers
+        return BatchPlan(
+            arch=self.arch,
             image_size=self.image_size,
-            mean=self.arch.mean,
-            std=self.arch.std,
+            augment=self.config.augment,
+            views=self.config.feature_views,
             batch_size=self.config.batch_size,
             seed=self.config.seed,
-            workers=self.options.workers,
+            workers=default_workers() if workers is None else workers,
             device=self.device,
         )
 
-    def announce(self, summary: DatasetSummary, steps: int) -> None:
+    def announce(self, splits: SplitSamples, steps: int, note: str) -> None:
+        if note:
+            log.info("%s", note)
         self.reporter.emit(
             Started(
                 self.reporter.run_id,
                 config=self.config.to_dict(),
                 device=str(self.device),
-                classes=list(summary.classes),
-                num_train=summary.num_train,
-                num_test=summary.num_test,
+                classes=self.classes,
+                num_train=len(splits.train),
+                num_test=len(splits.test),
                 epochs=self.config.epochs,
-                steps_per_epoch=steps,
+                steps_per_epoch=self.max_steps or steps,
+                num_validation=len(splits.validation),
+                notes=[note] if note else [],
             )
         )
 
-    def train(
-        self, model: nn.Module, loaders: Loaders, summary: DatasetSummary, steps: int
-    ) -> TrainOutcome:
-        """The engine's loop; each finished epoch is saved, then reported."""
-        run_id = self.reporter.run_id
-        trainable = [param for param in model.parameters() if param.requires_grad]
+    def feature_pass(
+        self, batch_plan: BatchPlan, splits: SplitSamples, plan: TransferPlan
+    ) -> Loaders | None:
+        """The frozen front over every image once, reported as ``features`` progress."""
+        assert plan.front is not None
 
-        def on_step(report: StepReport) -> None:
-            self.reporter.progress(progress_event(run_id, report))
+        def on_progress(done: int, total: int, seconds: float) -> None:
+            rate = done / seconds if seconds > 0 else 0.0
+            report = StepReport(0, done, total, math.nan, rate, phase="features")
+            self.reporter.progress(progress_event(self.reporter.run_id, report))
 
-        def on_epoch(result: EpochResult) -> None:
-            save_bundle(model, self.model_meta(summary, result), self.out)
-            self.reporter.emit(epoch_event(run_id, result))
-
-        return train(
-            model,
-            train_batches=loaders.train,
-            test_batches=loaders.test,
-            steps_per_epoch=steps,
-            epochs=self.config.epochs,
-            optimizer=torch.optim.Adam(trainable, lr=self.config.learning_rate),
-            device=self.device,
+        return feature_batches(
+            batch_plan,
+            splits,
+            plan.front,
+            self.out / FEATURES_DIR,
             stop=self.stop,
-            on_step=on_step,
-            on_epoch=on_epoch,
-            max_steps=1 if self.config.dry_run else None,
+            on_progress=on_progress,
         )
 
-    def model_meta(self, summary: DatasetSummary, result: EpochResult) -> ModelMeta:
+    def fit(self, plan: TransferPlan, net: nn.Module, loaders: Loaders) -> RunStatus:
+        """The epochs, then the test split once with the best epoch's weights."""
+        keeper = BestKeeper(net, lambda result: self.save(plan, result.metrics(), result.epoch))
+        outcome = self.train(plan, net, loaders, keeper)
+        best = keeper.restore()
+        if outcome.stopped or best is None:
+            return self.cancelled(
+                has_model=keeper.flush(), epoch=outcome.stopped_epoch, step=outcome.stopped_step
+            )
+        test = evaluate(
+            net,
+            loaders.test,
+            device=self.device,
+            stop=self.stop,
+            epoch=outcome.history[-1].epoch,
+            on_step=self.on_step,
+            max_steps=self.max_steps,
+        )
+        if test.stopped:
+            return self.cancelled(has_model=keeper.flush(), epoch=best.epoch, step=0)
+        metrics = {**best.metrics(), "test_loss": test.loss, "test_acc": test.accuracy}
+        self.save(plan, metrics, best.epoch)
+        return self.completed(metrics, best.epoch)
+
+    def train(
+        self, plan: TransferPlan, net: nn.Module, loaders: Loaders, keeper: BestKeeper
+    ) -> TrainOutcome:
+        """The engine's loop; each epoch is reported, and each new best one kept."""
+        run_id = self.reporter.run_id
+        optimizer = make_optimizer(plan.param_groups, self.config)
+        steps = self.max_steps or loaders.steps_per_epoch
+        return train(
+            net,
+            train_batches=loaders.train,
+            validation_batches=loaders.validation,
+            steps_per_epoch=steps,
+            epochs=self.config.epochs,
+            optimizer=optimizer,
+            scheduler=make_schedule(optimizer, steps * self.config.epochs),
+            loss_fn=make_loss(self.config),
+            patience=self.config.patience,
+            device=self.device,
+            stop=self.stop,
+            on_step=self.on_step,
+            on_epoch=lambda result: self.reporter.emit(epoch_event(run_id, result)),
+            on_best=keeper.keep,
+            max_steps=self.max_steps,
+        )
+
+    def save(self, plan: TransferPlan, metrics: dict[str, float], epoch: int) -> None:
+        save_bundle(plan.model, self.model_meta(metrics, epoch), self.out)
+
+    def on_step(self, report: StepReport) -> None:
+        self.reporter.progress(progress_event(self.reporter.run_id, report))
+
+    def model_meta(self, metrics: dict[str, float], epoch: int) -> ModelMeta:
         return ModelMeta(
             architecture=self.arch.name,
-            classes=list(summary.classes),
+            classes=self.classes,
             input_size=self.image_size,
             mean=list(self.arch.mean),
             std=list(self.arch.std),
-            metrics=result.metrics(),
-            epoch=result.epoch,
+            metrics=metrics,
+            epoch=epoch,
             dataset=self.config.dataset,
         )
 
-    def completed(self, outcome: TrainOutcome) -> RunStatus:
-        metrics = outcome.history[-1].metrics()
+    def completed(self, metrics: dict[str, float], best_epoch: int) -> RunStatus:
         model_path = str(self.out / WEIGHTS_FILE)
-        self.reporter.emit(Completed(self.reporter.run_id, metrics=metrics, model_path=model_path))
+        self.reporter.emit(
+            Completed(
+                self.reporter.run_id, metrics=metrics, model_path=model_path, best_epoch=best_epoch
+            )
+        )
         return RunStatus.COMPLETED
 
     def cancelled(self, *, has_model: bool, epoch: int, step: int) -> RunStatus:

@@ -8,12 +8,14 @@ with the command that installs it, never a crash part-way through a run.
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 from food_vision.events import EpochEnd, Event, Progress
 
 TENSORBOARD_DIR = "tensorboard"
+NAMES = {"loss": "loss", "acc": "accuracy"}
 INSTALL_HINT = "pip install -e '.[tensorboard]' (or: pip install tensorboard)"
 
 
@@ -41,8 +43,13 @@ def tensorboard_listener(folder: Path, learning_rate: float) -> Callable[[Event]
             speed["images_per_sec"] = event.images_per_sec
         elif isinstance(event, EpochEnd):
             step = event.epoch
-            writer.add_scalars("loss", {"train": event.train_loss, "test": event.test_loss}, step)
-            writer.add_scalars("accuracy", {"train": event.train_acc, "test": event.test_acc}, step)
+            for metric in ("loss", "acc"):
+                figures = {
+                    split: getattr(event, f"{split}_{metric}")
+                    for split in ("train", "validation", "test")
+                    if not math.isnan(getattr(event, f"{split}_{metric}"))
+                }
+                writer.add_scalars(NAMES[metric], figures, step)
             writer.add_scalar("learning_rate", learning_rate, step)
             writer.add_scalar("images_per_sec", speed["images_per_sec"], step)
             writer.add_scalar("epoch_seconds", event.seconds, step)

@@ -34,6 +34,7 @@ class RunOptions:
     threads: int | None = None
     workers: int | None = None
     device: str = "auto"
+    feature_cache: bool = True
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,6 +59,13 @@ def build_parser(prog: str = "foodvision train") -> argparse.ArgumentParser:
     running.add_argument(
         "--device", choices=DEVICE_CHOICES, default="auto", help="auto: CUDA if present"
     )
+    running.add_argument(
+        "--feature-cache",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="compute a frozen backbone's features once (off: again every epoch, slower; the "
+        "same model when training images are not augmented)",
+    )
     return parser
 
 
@@ -75,6 +83,7 @@ def parse_command_line(
         threads=args["threads"],
         workers=args["workers"],
         device=args["device"],
+        feature_cache=args["feature_cache"],
     )
     return options, given
 

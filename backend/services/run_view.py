@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, replace
 
 from backend.services.hub import RunUpdate
 from food_vision.events import EpochEnd, Event, Progress, Started
 from food_vision.runs import RunRecord, RunStatus
+
+# Share of the progress bar given to a frozen backbone's feature pass: nearly all of such a
+# run's time, since the epochs after it train a head on stored features.
+FEATURE_PASS_SHARE = 0.9
 
 STATUS_LABELS = {
     RunStatus.QUEUED: "Starting…",
@@ -25,6 +30,7 @@ class RunView:
     epochs: tuple[EpochEnd, ...] = ()
     started: Started | None = None
     progress: Progress | None = None
+    features: Progress | None = None  # the feature pass's latest progress, if it had one
     cancelling: bool = False
     now: float = field(default_factory=time.time, compare=False)
 
@@ -59,24 +65,50 @@ class RunView:
 
     @property
     def current_epoch(self) -> int:
-        if self.progress is not None:
+        if self.progress is not None and self.progress.phase != "features":
             return self.progress.epoch
         return len(self.epochs)
 
     @property
+    def activity(self) -> str:
+        """What the trainer is doing now, in words, while the run is active."""
+        progress = self.progress
+        if not self.is_active or progress is None:
+            return ""
+        if progress.phase == "features":
+            return f"Extracting features {progress.step}/{progress.steps}"
+        if progress.phase == "eval":
+            return f"Evaluating, batch {progress.step}/{progress.steps}"
+        return f"Training, step {progress.step}/{progress.steps}"
+
+    @property
     def fraction(self) -> float:
-        """Share of all training steps done, from 0 to 1."""
+        """Share of the run done, from 0 to 1: the feature pass, if any, then the epochs."""
         if self.record.status is RunStatus.COMPLETED:
             return 1.0
+        share = FEATURE_PASS_SHARE if self.features is not None else 0.0
+        # Not 100% until done: an evaluation follows the last training step.
+        return min(0.99, share * self._features_done + (1 - share) * self._epochs_done)
+
+    @property
+    def _features_done(self) -> float:
+        features = self.features
+        if self.epochs or features is None or self.progress is not features:
+            return 1.0
+        return features.step / features.steps if features.steps else 0.0
+
+    @property
+    def _epochs_done(self) -> float:
         total = self.total_epochs
         if not total:
             return 0.0
         done = float(len(self.epochs))
         progress = self.progress
-        if progress is not None and progress.epoch > len(self.epochs) and progress.steps:
-            done += progress.step / progress.steps
-        # Training steps are not all of an epoch (its test pass follows): not 100% until done.
-        return min(0.99, done / total)
+        if progress is not None and progress.phase != "features" and progress.epoch > done:
+            # An epoch's training steps, then its validation (counted with the last step).
+            training = progress.step / progress.steps if progress.steps else 0.0
+            done += 1.0 if progress.phase == "eval" else training
+        return done / total
 
     @property
     def percent(self) -> int:
@@ -95,8 +127,38 @@ class RunView:
         return self.progress.images_per_sec if self.progress else None
 
     @property
-    def best_test_acc(self) -> float | None:
-        return max((e.test_acc for e in self.epochs), default=None)
+    def held_out(self) -> str | None:
+        """The split each epoch was measured on besides train: ``validation``, or ``test`` in
+        runs recorded before there was a validation split; None when there was none."""
+        for split in ("validation", "test"):
+            if any(not math.isnan(getattr(e, f"{split}_acc")) for e in self.epochs):
+                return split
+        return None
+
+    @property
+    def best_epoch(self) -> EpochEnd | None:
+        """The epoch whose model the run kept (the latest one when nothing picked it)."""
+        if self.record.best_epoch:
+            return next((e for e in self.epochs if e.epoch == self.record.best_epoch), None)
+        split = self.held_out
+        if split is None:
+            return self.epochs[-1] if self.epochs else None
+        return max(self.epochs, key=lambda e: getattr(e, f"{split}_acc"))
+
+    @property
+    def best_held_out_acc(self) -> float | None:
+        best, split = self.best_epoch, self.held_out
+        return None if best is None or split is None else float(getattr(best, f"{split}_acc"))
+
+    @property
+    def test_acc(self) -> float | None:
+        """The final test accuracy, measured once with the kept model."""
+        value = self.record.metrics.get("test_acc")
+        return value if self.record.status is RunStatus.COMPLETED else None
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.started.notes) if self.started else []
 
 
 def build_view(record: RunRecord, events: list[Event], cancelling: bool = False) -> RunView:
@@ -116,7 +178,8 @@ def _with_event(view: RunView, event: Event) -> RunView:
     if isinstance(event, Started):
         return replace(view, started=event)
     if isinstance(event, Progress):
-        return replace(view, progress=event)
+        features = event if event.phase == "features" else view.features
+        return replace(view, progress=event, features=features)
     if isinstance(event, EpochEnd):
         return replace(view, epochs=(*view.epochs, event))
     return view

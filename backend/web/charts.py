@@ -86,13 +86,18 @@ def _label(value: float, percent: bool) -> str:
     return f"{value * 100:.0f}%" if percent else f"{value:.2f}"
 
 
-def run_charts(prefix: str, history: Sequence[EpochEnd]) -> tuple[Chart, Chart]:
+def run_charts(
+    prefix: str, history: Sequence[EpochEnd], held_out: str | None
+) -> tuple[Chart, Chart]:
+    """Loss and accuracy per epoch: train, and the held-out split the epochs were measured on
+    (``validation``; ``test`` in older runs), when there is one."""
     epochs = [e.epoch for e in history]
+    splits = [("train", "train")] + ([(held_out, "held-out")] if held_out else [])
 
     def series(metric: str) -> list[tuple[str, str, list[float]]]:
         return [
-            (split, split, [getattr(e, f"{split}_{metric}") for e in history])
-            for split in ("train", "test")
+            (split, css, [getattr(e, f"{split}_{metric}") for e in history])
+            for split, css in splits
         ]
 
     loss = line_chart(f"{prefix}-loss", "Loss", epochs, series("loss"))
@@ -102,19 +107,26 @@ def run_charts(prefix: str, history: Sequence[EpochEnd]) -> tuple[Chart, Chart]:
     return loss, accuracy
 
 
-def comparison_charts(labelled: Sequence[tuple[str, Sequence[EpochEnd]]]) -> tuple[Chart, Chart]:
-    """Test loss and accuracy of several runs overlaid, one colour (``run-N``) per run."""
-    longest = max((len(history) for _, history in labelled), default=0)
+def comparison_charts(
+    labelled: Sequence[tuple[str, Sequence[EpochEnd], str]],
+) -> tuple[Chart, Chart]:
+    """Per-epoch loss and accuracy of several runs overlaid, one colour (``run-N``) per run,
+    each on the split its epochs were measured on (validation; test in older runs)."""
+    longest = max((len(history) for _, history, _ in labelled), default=0)
     epochs = list(range(1, longest + 1))
 
     def series(metric: str) -> list[tuple[str, str, list[float]]]:
         return [
-            (label, f"run-{index}", [getattr(e, f"test_{metric}") for e in history])
-            for index, (label, history) in enumerate(labelled)
+            (
+                f"{label} ({split})",
+                f"run-{index}",
+                [getattr(e, f"{split}_{metric}") for e in history],
+            )
+            for index, (label, history, split) in enumerate(labelled)
         ]
 
-    loss = line_chart("compare-loss", "Test loss", epochs, series("loss"))
+    loss = line_chart("compare-loss", "Loss per epoch", epochs, series("loss"))
     accuracy = line_chart(
-        "compare-acc", "Test accuracy", epochs, series("acc"), y_range=(0.0, 1.0), percent=True
+        "compare-acc", "Accuracy per epoch", epochs, series("acc"), y_range=(0.0, 1.0), percent=True
     )
     return loss, accuracy

@@ -81,7 +81,7 @@ def run_history(
     evaluation_html: str = "",
 ) -> str:
     """The epoch table and curves; as the run detail, also the export and the evaluation."""
-    charts = run_charts(region, view.epochs) if view is not None and view.epochs else None
+    charts = run_charts(region, view.epochs, view.held_out) if view and view.epochs else None
     return render(
         "run_history",
         view=view,
@@ -123,7 +123,8 @@ def heat_levels(confusion: list[list[int]]) -> list[list[int]]:
 def comparison(result: Comparison) -> str:
     """Several runs side by side, in the run detail's place."""
     labelled = [
-        (f"{v.id[-6:]} · {v.record.config.get('architecture')}", v.epochs) for v in result.views
+        (f"{v.id[-6:]} · {v.record.config.get('architecture')}", v.epochs, v.held_out or "train")
+        for v in result.views
     ]
     return render("comparison", result=result, charts=comparison_charts(labelled))
 

@@ -23,6 +23,7 @@ class RunOut(BaseModel):
     epoch: int
     step: int
     has_model: bool
+    best_epoch: int = 0
     cancelling: bool = False
 
     @classmethod
@@ -33,12 +34,18 @@ class RunOut(BaseModel):
 
 
 class EpochOut(BaseModel):
+    """One epoch: train figures, and validation ones when the run held a split out. The test
+    split is evaluated once, at the end (the run's ``metrics``); ``test_*`` here are only set
+    for runs recorded before there was a validation split."""
+
     epoch: int
     epochs: int
     train_loss: float | None
     train_acc: float | None
-    test_loss: float | None
-    test_acc: float | None
+    validation_loss: float | None = None
+    validation_acc: float | None = None
+    test_loss: float | None = None
+    test_acc: float | None = None
     seconds: float
 
 

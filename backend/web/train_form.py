@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from food_vision.config import TrainConfig, bounds, field_errors, value_type
+from food_vision.config import TrainConfig, bounds, field_errors, is_advanced, value_type
 from food_vision.models import ARCHITECTURES
 
 CHOICES = ("dataset", "architecture")  # offered as lists of what exists here
@@ -25,6 +25,7 @@ class FormField:
     default: Any
     optional: bool
     limits: dict[str, float]
+    advanced: bool = False  # shown under "More options"
 
     @property
     def min(self) -> float | None:
@@ -51,6 +52,7 @@ FORM_FIELDS: tuple[FormField, ...] = tuple(
         default=field.default,
         optional=field.default is None,
         limits=bounds(field),
+        advanced=is_advanced(field),
     )
     for name, field in TrainConfig.model_fields.items()
 )

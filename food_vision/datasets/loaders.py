@@ -8,18 +8,27 @@ import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from food_vision.datasets.layout import DatasetSummary
+from food_vision.datasets.holdout import Sample
 from food_vision.images import open_image
 from food_vision.transforms import eval_transform, train_transform
 
 PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class SplitSamples:
+    """The images of a run: what trains, what picks the best epoch, what measures the end."""
+
+    train: Sequence[Sample]
+    validation: Sequence[Sample]
+    test: Sequence[Sample]
 
 
 class ImageListDataset(Dataset[tuple[Tensor, int]]):
@@ -28,7 +37,7 @@ class ImageListDataset(Dataset[tuple[Tensor, int]]):
 
     def __init__(
         self,
-        samples: Sequence[tuple[Path, int]],
+        samples: Sequence[Sample],
         transform: Callable[[Image.Image], Tensor],
         min_side: int | None = None,
     ) -> None:
@@ -46,8 +55,12 @@ class ImageListDataset(Dataset[tuple[Tensor, int]]):
 
 @dataclass(frozen=True)
 class Loaders:
-    train: DataLoader[tuple[Tensor, int]]
-    test: DataLoader[tuple[Tensor, int]]
+    """Batches to train on, to pick the best epoch by (None: no validation split), and to
+    evaluate once at the end."""
+
+    train: DataLoader[Any]
+    validation: DataLoader[Any] | None
+    test: DataLoader[Any]
 
     @property
     def steps_per_epoch(self) -> int:
@@ -73,44 +86,61 @@ def _worker_init(_: int) -> None:
 
 
 def build_loaders(
-    summary: DatasetSummary,
+    splits: SplitSamples,
     *,
     image_size: int,
     mean: Sequence[float],
     std: Sequence[float],
+    augment: bool,
     batch_size: int,
     seed: int,
     workers: int | None = None,
     device: torch.device | None = None,
 ) -> Loaders:
+    """Image loaders; training images are augmented afresh each epoch when ``augment``."""
     workers = default_workers() if workers is None else workers
-    pin = device is not None and device.type == "cuda"
-    generator = torch.Generator().manual_seed(seed)
-    loader = partial(_loader, batch_size=batch_size, workers=workers, pin=pin)
-    train_images = train_transform(image_size, mean, std)
-    train = ImageListDataset(summary.samples("train"), train_images, min_side=image_size)
-    test_images = eval_transform(image_size, mean, std)
-    test = ImageListDataset(summary.samples("test"), test_images, min_side=image_size)
-    return Loaders(loader(train, shuffle=True, generator=generator), loader(test, shuffle=False))
+    plain = eval_transform(image_size, mean, std)
+    loader = partial(
+        seeded_loader,
+        batch_size=batch_size,
+        workers=workers,
+        seed=seed,
+        pin=device is not None and device.type == "cuda",
+        persistent=True,
+    )
+    fit = train_transform(image_size, mean, std) if augment else plain
+    validation = splits.validation
+    images = partial(ImageListDataset, min_side=image_size)
+    return Loaders(
+        loader(images(splits.train, fit), shuffle=True),
+        loader(images(validation, plain)) if validation else None,
+        loader(images(splits.test, plain)),
+    )
 
 
-def _loader(
-    dataset: ImageListDataset,
+def seeded_loader(
+    dataset: Dataset[Any],
     *,
     batch_size: int,
     workers: int,
-    pin: bool,
-    shuffle: bool,
-    generator: torch.Generator | None = None,
-) -> DataLoader[tuple[Tensor, int]]:
-    """One loader; worker processes are kept across epochs and die with the trainer."""
+    seed: int,
+    shuffle: bool = False,
+    pin: bool = False,
+    persistent: bool = False,
+    collate: Callable[[Any], Any] | None = None,
+) -> DataLoader[Any]:
+    """One loader with its own seeded generator: its shuffles and its workers' random
+    augmentations repeat with the seed and draw nothing from torch's global generator, so
+    adding or removing a loader changes no other randomness of the run. Workers die with the
+    trainer."""
     return DataLoader(
         dataset,
         batch_size=batch_size,
         shuffle=shuffle,
-        generator=generator,
+        generator=torch.Generator().manual_seed(seed),
         num_workers=workers,
-        persistent_workers=workers > 0,
+        persistent_workers=persistent and workers > 0,
         pin_memory=pin,
         worker_init_fn=_worker_init if workers > 0 else None,
+        collate_fn=collate,
     )

@@ -30,6 +30,7 @@ class Architecture:
     std: tuple[float, float, float]
     weights: Weights
     builder: str
+    blocks: int = 0  # backbone units a fine-tuning run can unfreeze (see models.stages)
 
     @property
     def has_pretrained(self) -> bool:
@@ -56,6 +57,7 @@ class Architecture:
             "input_size": self.input_size,
             "pretrained_weights": self.weights,
             "default_pretrained": self.default_pretrained,
+            "blocks": self.blocks,
         }
 
 
@@ -70,6 +72,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             TF_STD,
             "bundled",
             "food_vision.models.efficientnet_lite:build_efficientnet_lite0",
+            blocks=18,
         ),
         Architecture(
             "tinyvgg",
@@ -88,6 +91,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             IMAGENET_STD,
             "download",
             "food_vision.models.torchvision_models:mobilenet_v3_small",
+            blocks=13,
         ),
         Architecture(
             "efficientnet_b0",
@@ -97,6 +101,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             IMAGENET_STD,
             "download",
             "food_vision.models.torchvision_models:efficientnet_b0",
+            blocks=9,
         ),
         Architecture(
             "efficientnet_b2",
@@ -106,6 +111,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             IMAGENET_STD,
             "download",
             "food_vision.models.torchvision_models:efficientnet_b2",
+            blocks=9,
         ),
     )
 }

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from food_vision.models.freeze import freeze_except
+from food_vision.models.stages import Stages
 
 __all__ = [
     "LITE0_BLOCKS",
@@ -115,12 +116,31 @@ def _bn(channels: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, momentum=BN_MOMENTUM, eps=BN_EPS)
 
 
+class ConvBnReLU6(nn.Module):
+    """The stem or the head convolution as one stage, sharing the model's own layers."""
+
+    BATCH_NORM_AFTER: ClassVar[dict[str, str]] = {"conv": "bn"}  # see models.folding
+
+    def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
+        super().__init__()
+        self.conv, self.bn = conv, bn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu6(self.bn(self.conv(x)))
+
+
 class MBConvBlock(nn.Module):
     """Inverted residual: 1x1 expand -> depthwise kxk -> 1x1 project (linear), no SE.
 
     The first block of a stage has no `_expand_conv`/`_bn0` when expand == 1, matching the
     checkpoint; the residual is used only when the shape is unchanged (stride 1, same width).
     """
+
+    BATCH_NORM_AFTER: ClassVar[dict[str, str]] = {
+        "_expand_conv": "_bn0",
+        "_depthwise_conv": "_bn1",
+        "_project_conv": "_bn2",
+    }
 
     def __init__(
         self, in_channels: int, out_channels: int, kernel: int, stride: int, expand: int
@@ -223,6 +243,18 @@ class EfficientNetLite0(nn.Module):
             for module in self.backbone_modules():
                 module.eval()
         return self
+
+    def stages(self) -> Stages:
+        """Stem, the 16 MBConv blocks and the head conv (18 blocks), pooling, classifier."""
+        return Stages(
+            blocks=(
+                ConvBnReLU6(self._conv_stem, self._bn0),
+                *self._blocks,
+                ConvBnReLU6(self._conv_head, self._bn1),
+            ),
+            pool=nn.Sequential(self._avg_pooling, nn.Flatten(1)),
+            classifier=nn.Sequential(self._dropout, self._fc),
+        )
 
     def extract_features(self, x: torch.Tensor) -> torch.Tensor:
         """Feature map after the head conv: (N, 1280, ceil(H/32), ceil(W/32))."""

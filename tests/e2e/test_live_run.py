@@ -20,6 +20,7 @@ from tests.e2e.ui import (
 )
 
 pytestmark = pytest.mark.e2e
+NO_EARLY_STOP = {"Patience": "0"}  # every epoch asked for runs
 
 
 def test_run_goes_live_from_the_form_to_completed(
@@ -51,7 +52,7 @@ def test_run_goes_live_from_the_form_to_completed(
     expect(page.locator("#run-panel [role=progressbar]")).to_have_attribute("aria-valuenow", "100")
 
     for chart in ("#run-history-loss", "#run-history-acc"):
-        expect(page.locator(f"{chart} svg polyline")).to_have_count(2)  # train and test
+        expect(page.locator(f"{chart} svg polyline")).to_have_count(2)  # train and validation
         expect(page.locator(chart)).to_be_visible()
     expect(page.locator("#cancel-button")).to_have_count(0)
     expect(page.locator(f'#runs-list a[href="/runs/{run_id}"] .badge')).to_have_text("completed")
@@ -64,7 +65,7 @@ def test_reload_and_second_tab_show_the_history_and_keep_following(
 ) -> None:
     epochs = 10
     page.goto("/")
-    run_id = start_run_from_form(page, epochs=epochs)
+    run_id = start_run_from_form(page, epochs=epochs, more=NO_EARLY_STOP)
     expect_live_run(page, run_id)
     rows = epoch_rows(page)
     expect(rows.nth(1)).to_be_attached(timeout=END_TIMEOUT)  # at least 2 epochs done
@@ -103,7 +104,7 @@ def wait_for_more_rows(page: Page, than: int) -> None:
 
 def test_cancel_a_running_run(page: Page, idle_server: Server) -> None:
     page.goto("/")
-    run_id = start_run_from_form(page, epochs=50)
+    run_id = start_run_from_form(page, epochs=50, more=NO_EARLY_STOP)
     expect_live_run(page, run_id)
     status = page.locator("#run-status")
     expect(status).to_have_text("Running", timeout=START_TIMEOUT)
@@ -122,3 +123,27 @@ def test_cancel_a_running_run(page: Page, idle_server: Server) -> None:
     (run,) = [r for r in idle_server.runs() if r["id"] == run_id]
     assert run["status"] == "cancelled"
     assert run["epoch"] < 50
+
+
+def test_a_frozen_backbone_shows_its_feature_pass_then_trains_its_head(
+    page: Page, idle_server: Server
+) -> None:
+    """The default model (EfficientNet-Lite0, frozen) at 64 px so that it stays quick."""
+    install_recorder(page)
+    page.goto("/")
+    run_id = start_run_from_form(
+        page, epochs=3, model="efficientnet_lite0", more={"Image size": "64"}
+    )
+    expect_live_run(page, run_id)
+    expect(page.locator("#run-status")).to_have_text("Completed", timeout=END_TIMEOUT)
+
+    activities = [s.activity for s in recorded(page, run_id) if s.activity]
+    assert any(a.startswith("Extracting features") for a in activities), activities
+    percents = [s.percent for s in recorded(page, run_id) if s.percent is not None]
+    assert percents == sorted(percents), f"progress went backwards: {percents}"
+    history = page.locator("#run-history")
+    expect(history.locator("th")).to_have_text(
+        ["Epoch", "Train loss", "Train acc", "Validation loss", "Validation acc", "Time"]
+    )
+    expect(history.locator(".final-test")).to_contain_text("Test split, evaluated once")
+    expect(page.locator("#run-test-acc")).to_have_count(1)

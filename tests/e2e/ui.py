@@ -26,11 +26,13 @@ RECORDER = """
     const id = document.querySelector('#run-panel .run-id');
     const status = document.querySelector('#run-status');
     const bar = document.querySelector('#run-panel [role=progressbar]');
+    const activity = document.querySelector('#run-activity');
     return {
       run: id ? id.textContent.trim() : null,
       status: status ? status.textContent.trim() : null,
       rows: document.querySelectorAll('#run-history tr.epoch-row').length,
       percent: bar ? Number(bar.getAttribute('aria-valuenow')) : null,
+      activity: activity ? activity.textContent.trim() : null,
     };
   };
   const record = () => {
@@ -82,6 +84,7 @@ class Snapshot:
     status: str | None
     rows: int
     percent: int | None
+    activity: str | None
 
 
 def install_recorder(page: Page) -> None:
@@ -96,14 +99,25 @@ def recorded(page: Page, run_id: str) -> list[Snapshot]:
 
 
 def start_run_from_form(
-    page: Page, *, epochs: int, batch_size: int = 8, dataset: str = "tiny"
+    page: Page,
+    *,
+    epochs: int,
+    batch_size: int = 8,
+    dataset: str = "tiny",
+    model: str = "tinyvgg",
+    more: dict[str, str] | None = None,
 ) -> str:
-    """Fill and submit the training form (tinyvgg); the id of the run it started."""
+    """Fill and submit the training form; ``more`` fills fields by label, the ones under
+    "More options" included. The id of the run it started."""
     form = page.locator("#train-form")
     form.get_by_label("Dataset", exact=True).select_option(dataset)
-    form.get_by_label("Model", exact=True).select_option("tinyvgg")
+    form.get_by_label("Model", exact=True).select_option(model)
     form.get_by_label("Epochs", exact=True).fill(str(epochs))
     form.get_by_label("Batch size", exact=True).fill(str(batch_size))
+    if more:
+        form.get_by_text("More options").click()
+        for label, value in more.items():
+            form.get_by_label(label, exact=True).fill(value)
     form.get_by_role("button", name="Start training").click()
     notice = page.locator("#train-form .notice")
     expect(notice).to_contain_text("started")

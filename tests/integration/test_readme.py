@@ -90,7 +90,9 @@ def test_every_bash_block_runs(workdir):
             timeout=60, env=env,
         )  # fmt: skip
         assert listed.returncode == 0, listed.stderr
-        assert "epoch 3/3: test acc" in listed.stdout and "completed" in listed.stdout
+        assert (
+            "epoch 3/3: validation acc" in listed.stdout and "completed: test acc" in listed.stdout
+        )
     finally:
         stop_group(server)
 

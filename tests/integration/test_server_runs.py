@@ -152,6 +152,14 @@ def test_delete_refused_while_running_then_allowed(server):
         ({"dataset": "broken"}, "dataset"),
         ({"pretrained": True}, "pretrained"),
         ({"surprise": 1}, "surprise"),
+        ({"validation_fraction": 0.9}, "validation_fraction"),
+        ({"patience": -1}, "patience"),
+        ({"feature_views": 99}, "feature_views"),
+        ({"label_smoothing": "lots"}, "label_smoothing"),
+        ({"weight_decay": -0.1}, "weight_decay"),
+        ({"augment": "maybe"}, "augment"),
+        ({"fine_tune_blocks": 1}, "fine_tune_blocks"),  # tinyvgg: nothing pretrained to tune
+        ({"architecture": "efficientnet_lite0", "fine_tune_blocks": 40}, "fine_tune_blocks"),
     ],
 )
 def test_invalid_parameters_are_422_and_start_nothing(server, body, field):

@@ -7,6 +7,7 @@ process to answer, never speed measurements.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import queue
 import re
@@ -183,7 +184,7 @@ def test_jsonl_run_reports_every_event_and_saves_a_usable_model(
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     events = [decode_event(line) for line in result.stdout.splitlines()]
-    assert re.fullmatch(r"SP*EP*EC", sequence(events)), sequence(events)
+    assert re.fullmatch(r"SP*EP*EP*C", sequence(events)), sequence(events)
     assert {event.run_id for event in events} == {RUN_ID}
 
     started = events[0]
@@ -196,24 +197,28 @@ def test_jsonl_run_reports_every_event_and_saves_a_usable_model(
 
     current_epoch = 1
     for event in events[1:-1]:
-        if isinstance(event, Progress):
+        if isinstance(event, Progress) and event.phase == "train":
             assert event.epoch == current_epoch
             assert 1 <= event.step <= event.steps == 3
             assert event.loss == event.loss and event.loss >= 0  # not NaN
+        elif isinstance(event, Progress):  # the test split, once, after the last epoch
+            assert (event.phase, event.epoch, current_epoch) == ("eval", 2, 3)
         else:
             assert isinstance(event, EpochEnd)
             assert (event.epoch, event.epochs) == (current_epoch, 2)
-            assert 0.0 <= event.train_acc <= 1.0 and 0.0 <= event.test_acc <= 1.0
+            assert 0.0 <= event.train_acc <= 1.0
+            # 8 training images a class are too few to hold any out: no validation figures.
+            assert math.isnan(event.validation_acc) and math.isnan(event.test_acc)
             current_epoch += 1
     assert [e.ts for e in events] == sorted(e.ts for e in events)
+    assert started.num_validation == 0 and "No validation split" in started.notes[0]
 
     completed = events[-1]
     assert isinstance(completed, Completed)
     assert completed.model_path == str(out / WEIGHTS_FILE)
     assert set(completed.metrics) == {"train_loss", "train_acc", "test_loss", "test_acc"}
-    last_epoch = events[-2]
-    assert isinstance(last_epoch, EpochEnd)
-    assert completed.metrics["test_acc"] == last_epoch.test_acc
+    assert completed.best_epoch == 2  # without a validation split the last epoch is kept
+    assert 0.0 <= completed.metrics["test_acc"] <= 1.0
 
     # The server owns the run record in this mode: the trainer only writes the bundle.
     assert not (out / RUN_FILE).exists()
@@ -320,6 +325,33 @@ def test_sigterm_mid_epoch_cancels_keeps_epoch_one_and_leaves_no_process(
         [open_image(slow_dataset / "samples" / "pizza_0.jpg")], top_k=1
     )
     assert row[0].label in CLASSES
+
+
+def test_sigterm_during_the_feature_pass_cancels_and_keeps_nothing(
+    slow_dataset: Path, home: Path, trainers: list[Trainer]
+) -> None:
+    """A frozen backbone's feature pass stops at the next batch like an epoch does, and leaves
+    neither a features folder, nor a half-written one, nor a model."""
+    out = home / "runs" / RUN_ID
+    args = [
+        *("--dataset", str(slow_dataset), "--model", "efficientnet_lite0", "--threads", "1"),
+        *("--device", "cpu", "--workers", "1", "--out", str(out)),
+    ]
+    trainer = Trainer(args, child_env(home), home / "train.log")
+    trainers.append(trainer)
+
+    first = trainer.wait_for(lambda e: isinstance(e, Progress), START_LIMIT)
+    assert isinstance(first, Progress) and first.phase == "features"
+    assert first.step < first.steps  # mid-pass
+    os.killpg(trainer.pid, signal.SIGTERM)
+    cancelled = trainer.wait_for(lambda e: isinstance(e, Cancelled), CANCEL_LIMIT)
+
+    assert isinstance(cancelled, Cancelled) and not cancelled.has_model
+    assert trainer.rest(CANCEL_LIMIT) == []
+    assert trainer.process.wait(timeout=60) == 3
+    assert wait_until_dead(group_members(trainer.pid), limit=10) == []
+    assert not any(isinstance(e, EpochEnd) for e in trainer.events)
+    assert sorted(p.name for p in out.iterdir()) == []  # no features, no temp folder, no model
 
 
 def test_sigkill_of_the_trainer_takes_its_workers_down(

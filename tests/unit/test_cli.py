@@ -175,6 +175,21 @@ TRAIN_ERRORS = [
         "bad arguments: argument --epochs: invalid int value: 'abc'",
         id="epochs-abc",
     ),
+    pytest.param(
+        ["--validation-fraction", "0.9"],
+        "validation_fraction: must be between 0 and 0.5",
+        id="validation-0.9",
+    ),
+    pytest.param(["--patience", "-2"], "patience: must be between 0 and 500", id="patience"),
+    pytest.param(["--feature-views", "0"], "feature_views: must be between 1", id="views-0"),
+    pytest.param(
+        ["--fine-tune-blocks", "2"], "fine_tune_blocks: fine-tuning needs a pretrained", id="ft"
+    ),
+    pytest.param(
+        ["--feature-cache=yes"],
+        "bad arguments: argument --feature-cache/--no-feature-cache: ignored explicit argument",
+        id="feature-cache-value",
+    ),
 ]
 
 

@@ -49,7 +49,7 @@ def test_form_limits_come_from_the_config() -> None:
     epochs = re.search(r'<input id="f-epochs"[^>]*>', html, flags=re.DOTALL)
     assert epochs is not None
     assert 'min="1"' in epochs.group() and 'max="500"' in epochs.group()
-    assert 'value="5"' in epochs.group()
+    assert 'value="10"' in epochs.group()
 
 
 def test_form_reports_every_wrong_field_at_once() -> None:

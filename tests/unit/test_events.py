@@ -7,8 +7,6 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import TypeAdapter
-from pydantic.dataclasses import dataclass
 
 from food_vision.events import (
     Cancelled,
@@ -41,11 +39,13 @@ EXAMPLES = [
         epochs=2,
         train_loss=0.7,
         train_acc=0.6,
-        test_loss=0.8,
-        test_acc=0.5,
+        validation_loss=0.8,
+        validation_acc=0.5,
         seconds=1.5,
     ),
-    Completed("run-000001", metrics={"test_acc": 0.9}, model_path="/x/model.safetensors"),
+    Completed(
+        "run-000001", metrics={"test_acc": 0.9}, model_path="/x/model.safetensors", best_epoch=1
+    ),
     Cancelled("run-000001", epoch=2, step=1, has_model=True),
     Failed("run-000001", error="boom", detail="Traceback"),
 ]
@@ -143,18 +143,57 @@ def test_a_null_metric_is_kept_as_written():
 
 
 def test_unknown_fields_are_ignored():
-    line = EXAMPLES[1].encode()[:-1] + ',"phase":"eval"}'
+    line = EXAMPLES[1].encode()[:-1] + ',"gpu_memory":123}'
     assert decode(line) == EXAMPLES[1]
 
 
-def test_a_later_optional_field_reads_old_lines():
-    @dataclass(frozen=True, kw_only=True)
-    class PhasedProgress(Progress):
-        phase: str = "train"
+# Lines as the trainer wrote them before the validation split and the feature pass.
+OLD_PROGRESS = (
+    '{"v":1,"type":"progress","run_id":"r","ts":1.0,"epoch":1,"step":2,"steps":3,"loss":0.5,'
+    '"images_per_sec":9.0}'
+)
+OLD_EPOCH = (
+    '{"v":1,"type":"epoch","run_id":"r","ts":1.0,"epoch":1,"epochs":2,"train_loss":0.7,'
+    '"train_acc":0.6,"test_loss":0.8,"test_acc":0.5,"seconds":1.5}'
+)
+OLD_STARTED = (
+    '{"v":1,"type":"started","run_id":"r","ts":1.0,"config":{},"device":"cpu",'
+    '"classes":["a","b"],"num_train":4,"num_test":2,"epochs":1,"steps_per_epoch":1}'
+)
 
-    old = json.loads(EXAMPLES[1].encode())
-    assert TypeAdapter(PhasedProgress).validate_python(old).phase == "train"
-    assert TypeAdapter(PhasedProgress).validate_python({**old, "phase": "eval"}).phase == "eval"
+
+def test_old_lines_read_with_the_defaults_of_later_fields():
+    progress = decode(OLD_PROGRESS)
+    assert isinstance(progress, Progress) and progress.phase == "train"
+    epoch = decode(OLD_EPOCH)
+    assert isinstance(epoch, EpochEnd)
+    assert (epoch.test_loss, epoch.test_acc) == (0.8, 0.5)
+    assert math.isnan(epoch.validation_loss) and math.isnan(epoch.validation_acc)
+    started = decode(OLD_STARTED)
+    assert isinstance(started, Started) and (started.num_validation, started.notes) == (0, [])
+    completed = decode('{"v":1,"type":"completed","run_id":"r","ts":1.0,"metrics":{},'
+                       '"model_path":"m"}')  # fmt: skip
+    assert isinstance(completed, Completed) and completed.best_epoch == 0
+
+
+def test_a_new_epoch_line_has_no_test_figures_and_reads_back():
+    obj = json.loads(EXAMPLES[2].encode())
+    assert obj["test_loss"] is None and obj["test_acc"] is None  # null: read as NaN, as before
+    assert (obj["validation_loss"], obj["validation_acc"]) == (0.8, 0.5)
+
+
+@pytest.mark.parametrize("phase", ["train", "eval", "features"])
+def test_progress_phases_round_trip(phase):
+    event = Progress("r", epoch=0, step=1, steps=9, loss=math.nan, images_per_sec=1.0, phase=phase)
+    decoded = decode(event.encode())
+    assert isinstance(decoded, Progress) and decoded.phase == phase
+
+
+def test_an_unknown_phase_is_kept_as_a_log_line():
+    line = OLD_PROGRESS[:-1] + ',"phase":"dreaming"}'
+    with pytest.raises(EventError, match="phase"):
+        decode(line)
+    assert read_line(line) == LogLine(line)
 
 
 def test_events_are_frozen_dataclasses():
