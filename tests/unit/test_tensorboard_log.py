@@ -36,7 +36,7 @@ def test_a_run_writes_its_epochs_as_scalars(tmp_path: Path, switch: list[str]) -
     board = out / "tensorboard"
     assert [step for step, _ in scalars(board, "learning_rate")] == [1, 2]
     assert [step for step, _ in scalars(board / "loss_train", "loss")] == [1, 2]
-    assert [step for step, _ in scalars(board / "accuracy_test", "accuracy")] == [1, 2]
+    assert [step for step, _ in scalars(board / "accuracy_train", "accuracy")] == [1, 2]
     assert all(value > 0 for _, value in scalars(board, "images_per_sec"))
 
 
