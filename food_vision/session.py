@@ -85,7 +85,8 @@ class TrainingSession:
             learning_rate=self.config.learning_rate,
         )
         batch_plan = self.batch_plan()
-        if plan.front is not None and self.options.feature_cache:
+        # A quick check (one batch per pass) would wait for a whole feature pass: no cache.
+        if plan.front is not None and self.options.feature_cache and not self.config.dry_run:
             self.announce(splits, batch_plan.cached_steps(splits), holdout.note)
             loaders = self.feature_pass(batch_plan, splits, plan)
             if loaders is None:

@@ -143,7 +143,7 @@ def test_a_frozen_backbone_shows_its_feature_pass_then_trains_its_head(
     assert percents == sorted(percents), f"progress went backwards: {percents}"
     history = page.locator("#run-history")
     expect(history.locator("th")).to_have_text(
-        ["Epoch", "Train loss", "Train acc", "Validation loss", "Validation acc", "Time"]
+        ["Train", "Validation", "Epoch", "loss", "acc", "loss", "acc", "Time"]
     )
     expect(history.locator(".final-test")).to_contain_text("Test split, evaluated once")
     expect(page.locator("#run-test-acc")).to_have_count(1)

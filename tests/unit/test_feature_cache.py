@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 
 from food_vision.bundle import WEIGHTS_FILE
 from food_vision.config import TrainConfig
-from food_vision.events import Completed, Event, Progress
+from food_vision.events import Completed, Event, Progress, Started
 from food_vision.features import FEATURES_DIR, KEY_FILE
 from food_vision.reporting import Reporter
 from food_vision.runs import RunStatus
@@ -119,3 +119,12 @@ def test_a_second_run_in_the_same_folder_reuses_the_features(dataset: Path, tmp_
 
     changed = train_once(dataset, out, image_size=48)  # another key: computed afresh
     assert feature_progress(changed) and key.stat().st_mtime_ns != written
+
+
+def test_a_quick_check_skips_the_feature_pass(dataset: Path, tmp_path: Path) -> None:
+    events = train_once(dataset, tmp_path / "run", dry_run=True, epochs=2)
+    assert not feature_progress(events) and not (tmp_path / "run" / FEATURES_DIR).exists()
+    started = events[0]
+    assert isinstance(started, Started) and started.steps_per_epoch == 1
+    steps = {e.step for e in events if isinstance(e, Progress) and e.phase == "train"}
+    assert steps <= {1}

@@ -7,7 +7,9 @@ import math
 
 from backend.services.run_view import RunView, build_view
 from backend.web.charts import run_charts
+from backend.web.schemas import EpochOut
 from food_vision.events import Completed, EpochEnd, Event, Progress, Started
+from food_vision.numbers import finite_or_none
 from food_vision.runs import RunRecord, RunStatus, apply_event
 
 RUN = "20260102-080000-0a1b2c"
@@ -99,3 +101,10 @@ def test_without_a_held_out_split_only_train_is_drawn() -> None:
     assert view.best_epoch is not None and view.best_epoch.epoch == 2
     loss, _ = run_charts("r", view.epochs, view.held_out)
     assert [(series.label, series.css) for series in loss.series] == [("train", "train")]
+
+
+def test_the_api_history_carries_validation_figures_and_reads_old_epochs() -> None:
+    new = EpochOut(**finite_or_none(epoch(1, validation_loss=0.5, validation_acc=1.0).to_dict()))
+    assert (new.validation_acc, new.test_acc) == (1.0, None)
+    old = EpochOut(**finite_or_none(epoch(1, test_loss=0.5, test_acc=0.5).to_dict()))
+    assert (old.validation_acc, old.test_acc) == (None, 0.5)
