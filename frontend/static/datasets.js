@@ -86,8 +86,7 @@
     status.hidden = false;
     byId("upload-text").textContent = text;
     var percent = Math.round(Math.min(1, fraction) * 100);
-    byId("upload-fill").style.width = percent + "%";
-    status.querySelector("[role=progressbar]").setAttribute("aria-valuenow", String(percent));
+    byId("upload-fill").value = percent;
   }
 
   function progress(sentOfBatch) {
