@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     max_batch: int = Field(16, ge=1, le=256, description="largest micro-batch")
     max_pending_predictions: int = Field(64, ge=1, le=10_000, description="queue before 503")
     trainer_workers: int | None = Field(None, ge=0, le=16, description="data loader workers")
+    image_workers: int = Field(
+        default_factory=lambda: max(1, min(4, (os.cpu_count() or 2) - 1)),
+        ge=1,
+        le=32,
+        description="processes that decode and preprocess uploaded images",
+    )
     header_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="time a connection has to send its request headers"
     )

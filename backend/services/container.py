@@ -29,6 +29,7 @@ class Services:
     inference: InferenceService
     metrics: Metrics
     ready: bool = False
+    _workers_started: asyncio.Task[None] | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -52,6 +53,7 @@ class Services:
                 max_pending=settings.max_pending_predictions,
                 threads=settings.server_threads,
                 max_pixels=settings.max_image_pixels,
+                image_workers=settings.image_workers,
             ),
             on_batch=metrics.batch_size.observe,
         )
@@ -66,9 +68,18 @@ class Services:
         await asyncio.to_thread(self.settings.resolved_data_dir.mkdir, parents=True, exist_ok=True)
         for record in await asyncio.to_thread(self.store.recover_interrupted):
             log.warning("run %s was left active by an earlier server: interrupted", record.id)
+        self._workers_started = asyncio.create_task(self.inference.start())
+        self._workers_started.add_done_callback(_log_failure)
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
+        if self._workers_started is not None:
+            self._workers_started.cancel()
         await self.training.shutdown()
         self.inference.close()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the prediction workers did not start: %s", task.exception())

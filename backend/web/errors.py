@@ -16,6 +16,7 @@ from backend.services.run_store import RunNotFoundError
 from backend.services.runs import RunActiveError
 from backend.services.training import RunBusyError, RunNotActiveError
 from backend.services.uploads import CannotDecode, NotAnImage, UploadRejected, UploadTooLarge
+from backend.services.worker_pool import WorkerLost
 from backend.web.body_guard import BodyTimeout
 from backend.web.uploads import MalformedUpload, NotMultipart
 from food_vision.config import ConfigError
@@ -36,6 +37,7 @@ STATUSES: dict[type[Exception], int] = {
     RunNotActiveError: 409,
     RunActiveError: 409,
     OverloadedError: 503,
+    WorkerLost: 503,
     BodyTimeout: 408,
 }
 HANDLED = tuple(STATUSES)
@@ -65,7 +67,8 @@ def error_body(exc: Exception) -> dict[str, Any]:
 
 async def service_error(request: Request, exc: Exception) -> JSONResponse:
     """The exception's body and status; an overload says when to retry."""
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, OverloadedError) else None
+    retry = isinstance(exc, OverloadedError | WorkerLost)
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if retry else None
     return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
 
 

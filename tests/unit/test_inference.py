@@ -2,20 +2,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
 from dataclasses import replace
 
 import pytest
-import torch
 
-from backend.services.inference import (
-    InferenceOptions,
-    InferenceService,
-    ModelNotFoundError,
-    OverloadedError,
-)
+from backend.services.inference import InferenceOptions, InferenceService, ModelNotFoundError
+from backend.services.micro_batch import OverloadedError
 from backend.services.run_store import RunStore
+from backend.services.worker_pool import WorkerLost
 from food_vision.bundle import WEIGHTS_FILE
 from food_vision.predict import Predictor
 from food_vision.runs import RunStatus, write_run
@@ -133,30 +128,26 @@ async def test_queue_beyond_capacity_is_refused_not_piled_up(store):
         inference.close()
 
 
-def test_forward_runs_off_the_event_loop_thread(store):
+async def test_the_work_runs_in_worker_processes_of_lower_priority(store):
+    inference = service(store)
+    try:
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        for pool in (inference._forward, inference._images):
+            assert await pool.run(os.getpid) != os.getpid()
+            assert await pool.run(os.getpriority, os.PRIO_PROCESS, 0) > mine
+    finally:
+        inference.close()
+
+
+async def test_a_worker_that_dies_fails_its_request_and_is_replaced(store):
     run_id = make_model_run(store.root)
     inference = service(store, batch_window_seconds=0.0)
-    threads: list[str] = []
-    loaded = None
-
-    async def go() -> None:
-        nonlocal loaded
-        await inference.predict(run_id, images(1)[0], 1)
-        loaded = next(iter(inference._cache.values()))
-        original = loaded.batcher.forward
-
-        def spy(batch: torch.Tensor) -> torch.Tensor:
-            import threading
-
-            threads.append(threading.current_thread().name)
-            return original(batch)
-
-        loaded.batcher.forward = spy
-        await inference.predict(run_id, images(1)[0], 1)
-
     try:
-        asyncio.run(go())
-        assert threads and all(name.startswith("inference") for name in threads)
+        await inference.predict(run_id, images(1)[0], 1)
+        with pytest.raises(WorkerLost, match="retry"):
+            await inference._forward.run(os._exit, 1)
+        result = await inference.predict(run_id, images(1)[0], 1)
+        assert result.predictions
     finally:
         inference.close()
 
@@ -202,19 +193,5 @@ async def test_a_warm_request_reads_the_run_record_only_after_it_changed(store, 
         with pytest.raises(ModelNotFoundError, match="no finished model"):
             await inference.predict(run_id, images(1)[0], 1)
         assert reads == [run_id, run_id]
-    finally:
-        inference.close()
-
-
-def test_workers_yield_the_cpu_to_the_event_loop(store):
-    inference = service(store)
-    try:
-        mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-        def priority() -> int:
-            return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-        for pool in (inference._forward_pool, inference._decode_pool):
-            assert pool.submit(priority).result() > mine
     finally:
         inference.close()
