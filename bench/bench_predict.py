@@ -39,10 +39,12 @@ from bench.table import Row
 from bench.temp_server import BenchServer, bench_server
 from bench.timing import median, percentile, sequential_latencies
 from bench.workload import DATASET, make_data, run_config
+from food_vision.settings import Settings
 from tests.utils.factories import make_model_run
 
 SERVER_THREADS = 1
 BATCH = 16
+SERVER_BATCH = Settings.model_fields["max_batch"].default
 PHOTOS = 12
 
 
@@ -125,31 +127,43 @@ def throughput(
     requests: int,
     sizes: Sizes,
 ) -> list[Row]:
-    batches = sizes.forward_batches * (8 if model is not DEFAULT else 1)
-    ceiling = forward_rate(server.runs_dir / model.run_id, photos, BATCH, batches)
-    log(f"{model.label}: in-process forward {ceiling:.1f} images/s (batches of {BATCH})")
+    images = BATCH * sizes.forward_batches * (8 if model is not DEFAULT else 1)
+    folder = server.runs_dir / model.run_id
+    ceiling = forward_rate(folder, photos, BATCH, images // BATCH)
+    served = forward_rate(folder, photos, SERVER_BATCH, images // SERVER_BATCH)
+    log(f"{model.label}: in-process forward {ceiling:.1f} images/s at batch {BATCH}, "
+        f"{served:.1f} at batch {SERVER_BATCH}")  # fmt: skip
     with httpx.Client() as client:
         for payload in photos[:2]:  # load the model into the server's cache
             post_predict(client, server.url, model.run_id, payload)
     rows = []
     for concurrency in levels:
-        per_thread = max(1, requests // concurrency)
-
-        def client_loop(index: int, per_thread: int = per_thread) -> None:
-            with httpx.Client() as client:
-                for k in range(per_thread):
-                    payload = photos[(index * per_thread + k) % len(photos)]
-                    post_predict(client, server.url, model.run_id, payload)
-
-        with ThreadPoolExecutor(concurrency) as pool:
-            started = time.perf_counter()
-            for future in [pool.submit(client_loop, i) for i in range(concurrency)]:
-                future.result()
-            rate = per_thread * concurrency / (time.perf_counter() - started)
+        rate = http_rate(server, model, photos, concurrency, requests)
         log(f"{model.label}: HTTP at concurrency {concurrency}: {rate:.1f} predictions/s")
         metric = f"predict HTTP c={concurrency} / in-process forward, {model.label}"
         rows.append(Row.of(metric, rate, ceiling, "img/s", f"batch {BATCH}"))
+    metric = f"predict HTTP c={levels[-1]} / in-process forward at the server's batch"
+    rows.append(Row.of(metric, rate, served, "img/s", f"batch {SERVER_BATCH}"))
     return rows
+
+
+def http_rate(
+    server: BenchServer, model: Served, photos: list[Payload], concurrency: int, requests: int
+) -> float:
+    """Predictions/s of ``concurrency`` clients (threads, one httpx client each)."""
+    per_thread = max(1, requests // concurrency)
+
+    def client_loop(index: int) -> None:
+        with httpx.Client() as client:
+            for k in range(per_thread):
+                payload = photos[(index * per_thread + k) % len(photos)]
+                post_predict(client, server.url, model.run_id, payload)
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        started = time.perf_counter()
+        for future in [pool.submit(client_loop, i) for i in range(concurrency)]:
+            future.result()
+        return per_thread * concurrency / (time.perf_counter() - started)
 
 
 def warm_latency(server: BenchServer, model: Served, photo: Payload, samples: int) -> list[Row]:

@@ -39,7 +39,7 @@ class ModelNotFoundError(LookupError):
 class InferenceOptions:
     cache_size: int = 4
     batch_window_seconds: float = 0.005
-    max_batch: int = 16
+    max_batch: int = 4
     max_pending: int = 64
     threads: int = 1
     max_pixels: int = 40_000_000
