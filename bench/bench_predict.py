@@ -72,7 +72,7 @@ class Sizes:
     health_requests: int
 
 
-FULL = Sizes(80, 240, 6, 30, 300)
+FULL = Sizes(64, 160, 6, 30, 300)
 QUICK = Sizes(32, 64, 3, 10, 100)
 
 
