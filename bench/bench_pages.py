@@ -39,6 +39,7 @@ from bench.temp_server import BenchServer, bench_server
 from bench.timing import percentile
 from bench.workload import make_data, run_config
 from food_vision.settings import Settings
+from tests.utils.raw_clients import stalled_page
 
 GOAL_MS = 250.0
 PANEL = re.compile(r'id="run-epoch">(\d+)/\d+</dd>.*?<dt>Step</dt><dd>(\d+)/\d+</dd>', re.S)
@@ -73,18 +74,6 @@ async def open_page(server: BenchServer) -> ClientConnection:
     return page
 
 
-def stalled_page(server: BenchServer) -> socket.socket:
-    """A page that completes its handshake, then never reads again."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", server.port))
-    sock.sendall(
-        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    return sock
-
-
 async def follow_a_run(server: BenchServer, count: int, epochs: int) -> list[Row]:
     await (await open_page(server)).close()  # warm: templates, allocator pools
     await asyncio.sleep(1)
@@ -93,7 +82,7 @@ async def follow_a_run(server: BenchServer, count: int, epochs: int) -> list[Row
     await asyncio.sleep(1)
     after = server_rss(server)
     log(f"server RSS {before:.1f} MiB before, {after:.1f} MiB with {count} pages open")
-    stalled = stalled_page(server)
+    stalled = stalled_page(server.port)
     received: list[list[tuple[float, Key]]] = [[] for _ in pages]
     readers = [
         asyncio.create_task(read_updates(page, into))
