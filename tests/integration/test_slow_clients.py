@@ -195,7 +195,7 @@ def test_an_idle_connection_is_closed(strict: Server) -> None:
     assert TIMEOUT - 0.5 < time.monotonic() - started < TIMEOUT + 10
 
 
-def test_connections_past_the_cap_get_503_and_hold_no_thread(strict: Server) -> None:
+def test_connections_and_websockets_past_the_cap_get_503_and_hold_no_thread(strict: Server) -> None:
     assert strict.process is not None
     process = psutil.Process(strict.process.pid)
     threads = process.num_threads()
@@ -203,6 +203,9 @@ def test_connections_past_the_cap_get_503_and_hold_no_thread(strict: Server) -> 
     try:
         refused = httpx.get(f"{strict.url}/healthz", timeout=10)
         assert refused.status_code == 503
+        with stalled_page(strict.port) as page:
+            page.settimeout(10)
+            assert read_until_closed(page).startswith(b"HTTP/1.1 503 ")
         assert process.num_threads() <= threads
     finally:
         for sock in idle:
