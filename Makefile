@@ -58,7 +58,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e ".[bench]"
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 # Container image with docker or podman, whichever answers (or ENGINE=...). Air-gapped:
 # `make wheelhouse` where the package indexes are reachable, then

@@ -3,6 +3,8 @@
 - request headers have a deadline: a connection that opens and sends nothing, or trickles its
   headers in (slowloris), is closed instead of being held open for ever (a timer on the event
   loop, no worker or thread);
+- the connection cap (``limit_concurrency``) refuses WebSocket handshakes too, which uvicorn
+  lets through;
 - a WebSocket whose client stopped reading is aborted, not closed: a close would wait for a
   full send buffer to drain, which never happens, and keep the connection for ever.
 """
@@ -15,17 +17,18 @@ from typing import ClassVar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-TIMEOUT_RESPONSE = (
-    b"HTTP/1.1 408 Request Timeout\r\n"
+REFUSAL = (
+    b"HTTP/1.1 %s\r\n"
     b"content-type: text/plain; charset=utf-8\r\n"
     b"connection: close\r\n"
     b"content-length: %d\r\n\r\n%s"
 )
 
 
-class HeaderTimeoutProtocol(HttpToolsProtocol):
+class GuardedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, with the headers of each request due within
-    ``header_timeout`` seconds of the connection opening or the previous response ending."""
+    ``header_timeout`` seconds of the connection opening or the previous response ending, and
+    WebSocket handshakes held to the connection cap."""
 
     header_timeout: ClassVar[float] = 10.0
     _header_timer: asyncio.TimerHandle | None = None
@@ -45,6 +48,13 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         self._disarm()
         self._request_begun = False
         super().on_headers_complete()
+
+    def handle_websocket_upgrade(self) -> None:
+        """Refused like an HTTP request when the connections are at the cap."""
+        if self.limit_concurrency is not None and len(self.connections) >= self.limit_concurrency:
+            self._refuse(b"503 Service Unavailable", "too many open connections; retry later")
+            return
+        super().handle_websocket_upgrade()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -66,14 +76,19 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
             return
         if self._request_begun:
             message = f"request headers not received within {self.header_timeout:g} seconds"
-            body = message.encode()
-            self.transport.write(TIMEOUT_RESPONSE % (len(body), body))
+            self._refuse(b"408 Request Timeout", message)
+        else:
+            self.transport.close()
+
+    def _refuse(self, status: bytes, message: str) -> None:
+        body = message.encode()
+        self.transport.write(REFUSAL % (status, len(body), body))
         self.transport.close()
 
 
-def with_header_timeout(seconds: float) -> type[HeaderTimeoutProtocol]:
-    """The protocol class for uvicorn's ``http`` option, with this deadline."""
-    return type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout": seconds})
+def guarded_protocol(header_timeout: float) -> type[GuardedHttpProtocol]:
+    """The protocol class for uvicorn's ``http`` option, with this header deadline."""
+    return type("GuardedHttpProtocol", (GuardedHttpProtocol,), {"header_timeout": header_timeout})
 
 
 class StalledSocketProtocol(WebSocketsSansIOProtocol):

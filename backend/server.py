@@ -10,7 +10,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from backend.app import create_app
-from backend.connection_guards import StalledSocketProtocol, with_header_timeout
+from backend.connection_guards import StalledSocketProtocol, guarded_protocol
 from food_vision.settings import Settings, get_settings, is_loopback
 
 log = logging.getLogger("foodvision.server")
@@ -41,7 +41,7 @@ def serve(host: str | None = None, port: int | None = None) -> int:
         port=settings.port,
         workers=1,
         log_level="info",
-        http=with_header_timeout(settings.header_timeout_seconds),
+        http=guarded_protocol(settings.header_timeout_seconds),
         ws=StalledSocketProtocol,
         # A page that answers no ping within the send timeout is dropped like a stalled one.
         ws_ping_interval=settings.send_timeout_seconds,

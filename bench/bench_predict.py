@@ -1,11 +1,12 @@
 """Prediction as people use it: photos at camera size (1 to 3 MP JPEGs, ``bench/photos.py``)
 sent to the default model (EfficientNet-Lite0, 224 px) and to tinyvgg (64 px), both randomly
-initialised (a trained model costs the same). The server's inference uses one torch thread
-(``FOODVISION_SERVER_THREADS`` default); the in-process baselines use the same.
+initialised (a trained model costs the same). The model's own speed is measured the way the
+server runs it (``bench/model_speed.py``: a process of its own, one torch thread, the
+inference workers' priority).
 
 (a) P2: predictions/s over HTTP at concurrency 16 (tinyvgg also at 1 and 4; threads with one
-    httpx client each) / images/s of the bare batched forward pass in this process (batches
-    of 16 preprocessed tensors: no decoding, no HTTP).
+    httpx client each) / images/s of the bare forward pass on preprocessed photos (no
+    decoding, no HTTP) in batches of 16, and in batches of the server's largest micro-batch.
 (b) P3: p50 of one warm request over HTTP with the default model / the origin's per-request
     path in this process with the same model: rebuild it, load its weights, predict, render a
     matplotlib figure (photo, label as title) to PNG (no HTTP, which flatters the origin).
@@ -33,16 +34,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and test
 from bench.event_watcher import EventWatcher
 from bench.harness import bench_main, log
 from bench.load import Payload, burst, post_predict
+from bench.model_speed import ModelSpeed
 from bench.origin import origin_predict
 from bench.photos import make_photos
 from bench.table import Row
 from bench.temp_server import BenchServer, bench_server
 from bench.timing import median, percentile, sequential_latencies
 from bench.workload import DATASET, make_data, run_config
+from food_vision.settings import Settings
 from tests.utils.factories import make_model_run
 
 SERVER_THREADS = 1
 BATCH = 16
+SERVER_BATCH = Settings.model_fields["max_batch"].default
 PHOTOS = 12
 
 
@@ -68,14 +72,11 @@ class Sizes:
     health_requests: int
 
 
-FULL = Sizes(80, 240, 6, 30, 300)
+FULL = Sizes(64, 160, 6, 30, 300)
 QUICK = Sizes(32, 64, 3, 10, 100)
 
 
 def run(args: argparse.Namespace) -> list[Row]:
-    import torch
-
-    torch.set_num_threads(SERVER_THREADS)
     sizes = QUICK if args.quick else FULL
     models: dict[str, Served] = {}
 
@@ -92,67 +93,66 @@ def run(args: argparse.Namespace) -> list[Row]:
         megabytes = sum(len(data) for _, data in photos) / len(photos) / 1e6
         log(f"{len(photos)} photos from {source}, {megabytes:.2f} MB on average")
         default, tiny = models[DEFAULT.architecture], models[TINY.architecture]
-        rows = throughput(server, default, photos, (16,), sizes.default_requests, sizes)
-        rows += throughput(server, tiny, photos, (1, 4, 16), sizes.tiny_requests, sizes)
-        rows += warm_latency(server, default, photos[1], sizes.warm_samples)
+        with ModelSpeed(SERVER_THREADS) as speed:
+            rows = throughput(server, speed, default, photos, (16,), sizes.default_requests, sizes)
+            rows += throughput(server, speed, tiny, photos, (1, 4, 16), sizes.tiny_requests, sizes)
+            rows += warm_latency(server, speed, default, photos[1], sizes.warm_samples)
         rows.append(health_during_burst(server, default, photos, sizes.health_requests))
         rows.append(health_during_training(server, default, photos, sizes.health_requests))
     return rows
 
 
-def forward_rate(folder: Path, photos: list[Payload], batch: int, batches: int) -> float:
-    """Images/s of the bare forward pass over preprocessed tensors, ``batch`` at a time."""
-    import torch
-
-    from food_vision.images import open_image
-    from food_vision.predict import Predictor
-
-    predictor = Predictor.from_bundle(folder)
-    tensors = [predictor.preprocess(open_image(data)) for _, data in photos]
-    stacked = torch.stack([tensors[i % len(tensors)] for i in range(batch)])
-    predictor.probabilities(stacked)
-    started = time.perf_counter()
-    for _ in range(batches):
-        predictor.probabilities(stacked)
-    return batches * batch / (time.perf_counter() - started)
-
-
 def throughput(
     server: BenchServer,
+    speed: ModelSpeed,
     model: Served,
     photos: list[Payload],
     levels: tuple[int, ...],
     requests: int,
     sizes: Sizes,
 ) -> list[Row]:
-    batches = sizes.forward_batches * (8 if model is not DEFAULT else 1)
-    ceiling = forward_rate(server.runs_dir / model.run_id, photos, BATCH, batches)
-    log(f"{model.label}: in-process forward {ceiling:.1f} images/s (batches of {BATCH})")
+    images = BATCH * sizes.forward_batches * (8 if model is not DEFAULT else 1)
+    folder = server.runs_dir / model.run_id
+    ceiling = speed.images_per_second(folder, photos, BATCH, images // BATCH)
+    served = speed.images_per_second(folder, photos, SERVER_BATCH, images // SERVER_BATCH)
+    log(f"{model.label}: in-process forward {ceiling:.1f} images/s at batch {BATCH}, "
+        f"{served:.1f} at batch {SERVER_BATCH}")  # fmt: skip
     with httpx.Client() as client:
         for payload in photos[:2]:  # load the model into the server's cache
             post_predict(client, server.url, model.run_id, payload)
     rows = []
     for concurrency in levels:
-        per_thread = max(1, requests // concurrency)
-
-        def client_loop(index: int, per_thread: int = per_thread) -> None:
-            with httpx.Client() as client:
-                for k in range(per_thread):
-                    payload = photos[(index * per_thread + k) % len(photos)]
-                    post_predict(client, server.url, model.run_id, payload)
-
-        with ThreadPoolExecutor(concurrency) as pool:
-            started = time.perf_counter()
-            for future in [pool.submit(client_loop, i) for i in range(concurrency)]:
-                future.result()
-            rate = per_thread * concurrency / (time.perf_counter() - started)
+        rate = http_rate(server, model, photos, concurrency, requests)
         log(f"{model.label}: HTTP at concurrency {concurrency}: {rate:.1f} predictions/s")
         metric = f"predict HTTP c={concurrency} / in-process forward, {model.label}"
         rows.append(Row.of(metric, rate, ceiling, "img/s", f"batch {BATCH}"))
+    metric = f"predict HTTP c={levels[-1]} / in-process forward at the server's batch"
+    rows.append(Row.of(metric, rate, served, "img/s", f"batch {SERVER_BATCH}"))
     return rows
 
 
-def warm_latency(server: BenchServer, model: Served, photo: Payload, samples: int) -> list[Row]:
+def http_rate(
+    server: BenchServer, model: Served, photos: list[Payload], concurrency: int, requests: int
+) -> float:
+    """Predictions/s of ``concurrency`` clients (threads, one httpx client each)."""
+    per_thread = max(1, requests // concurrency)
+
+    def client_loop(index: int) -> None:
+        with httpx.Client() as client:
+            for k in range(per_thread):
+                payload = photos[(index * per_thread + k) % len(photos)]
+                post_predict(client, server.url, model.run_id, payload)
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        started = time.perf_counter()
+        for future in [pool.submit(client_loop, i) for i in range(concurrency)]:
+            future.result()
+        return per_thread * concurrency / (time.perf_counter() - started)
+
+
+def warm_latency(
+    server: BenchServer, speed: ModelSpeed, model: Served, photo: Payload, samples: int
+) -> list[Row]:
     folder = server.runs_dir / model.run_id
     ours = []
     with httpx.Client() as client:
@@ -162,7 +162,7 @@ def warm_latency(server: BenchServer, model: Served, photo: Payload, samples: in
             started = time.perf_counter()
             post_predict(client, server.url, model.run_id, photo)
             ours.append((time.perf_counter() - started) * 1000)
-    single = 1000 / forward_rate(folder, [photo], batch=1, batches=samples)
+    single = 1000 / speed.images_per_second(folder, [photo], 1, samples)
     ours_p50 = median(ours)
     log(f"warm p50 {ours_p50:.1f} ms over HTTP; bare forward of one image {single:.1f} ms")
     metric = f"predict warm p50 / bare forward of one image, {model.label}"

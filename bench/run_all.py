@@ -31,6 +31,7 @@ BENCH = Path(__file__).resolve().parent
 OURS = {
     "live": "bench_live.py",
     "predict": "bench_predict.py",
+    "pages": "bench_pages.py",
     "lifecycle": "bench_lifecycle.py",
     "export": "bench_export.py",
     "datasets": "bench_datasets.py",
@@ -45,18 +46,22 @@ def main() -> int:
     parser.add_argument(
         "--only", action="append", choices=[*OURS, "training"], help="run only these (repeat)"
     )
+    parser.add_argument(
+        "--photos", type=Path, default=None, help="real photos for the uploads (bench_predict)"
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, exit_on_signal)
     chosen = args.only or [*OURS, "training"]
     limit = LIMIT_SECONDS[args.quick]
     flags = ["--quick"] if args.quick else []
+    photos = ["--photos", str(args.photos)] if args.photos else []
     rows: list[Row] = []
     started = time.monotonic()
     for name in chosen:
         if name == "training":
             rows += training_rows(flags, limit)
         else:
-            rows += our_rows(name, flags, limit)
+            rows += our_rows(name, [*flags, *photos], limit)
     mode = "quick" if args.quick else "full"
     title = f"FoodVision benchmarks ({mode}, {time.monotonic() - started:.0f} s)"
     print_table(rows, title)

@@ -80,7 +80,10 @@ def soak(server: TracedServer, minutes: float) -> dict[str, object]:
                 def predict(_: int) -> int:
                     with httpx.Client(timeout=60) as own:
                         files = {"file": ("a.jpg", image)}
-                        return own.post(f"{server.url}/api/predict", files=files).status_code
+                        response = own.post(f"{server.url}/api/predict", files=files)
+                    if response.status_code >= 500 and response.status_code != 503:
+                        log(f"prediction answered {response.status_code}: {response.text[:300]}")
+                    return response.status_code
 
                 for _ in range(3):
                     statuses = list(pool.map(predict, range(BURST)))
@@ -95,7 +98,9 @@ def soak(server: TracedServer, minutes: float) -> dict[str, object]:
                     client.post(f"{server.url}/api/runs/{run_id}/cancel")
                     counts["cancelled"] += 1
                 run = server.wait_finished(client, run_id, timeout=300)
-                counts["5xx"] += run["status"] == "failed"
+                if run["status"] == "failed":
+                    counts["5xx"] += 1
+                    log(f"run {run_id} failed: {run.get('error')}\n{server.log_tail(20)}")
                 server.wait_group_gone(run_id)
         sampler.stop()
     print_curve(sampler.samples, sampler.warm_sample)

@@ -54,12 +54,17 @@ class Predictor:
         return self.top_k(self.probabilities(batch), top_k)
 
     def top_k(self, probabilities: Tensor, k: int) -> list[list[Prediction]]:
-        k = max(1, min(k, len(self.classes)))
-        values, indices = probabilities.topk(k, dim=1)
-        return [
-            [
-                Prediction(self.classes[index], round(float(value), 6))
-                for value, index in zip(row_values, row_indices, strict=True)
-            ]
-            for row_values, row_indices in zip(values.tolist(), indices.tolist(), strict=True)
+        return top_k(probabilities, self.classes, k)
+
+
+def top_k(probabilities: Tensor, classes: Sequence[str], k: int) -> list[list[Prediction]]:
+    """The ``k`` likeliest classes of each row of ``probabilities`` (N, classes)."""
+    k = max(1, min(k, len(classes)))
+    values, indices = probabilities.topk(k, dim=1)
+    return [
+        [
+            Prediction(classes[index], round(float(value), 6))
+            for value, index in zip(row_values, row_indices, strict=True)
         ]
+        for row_values, row_indices in zip(values.tolist(), indices.tolist(), strict=True)
+    ]

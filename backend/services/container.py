@@ -35,6 +35,7 @@ class Services:
     evaluations: EvaluationService
     library: DatasetLibrary
     ready: bool = False
+    _workers_started: asyncio.Task[None] | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -58,6 +59,7 @@ class Services:
                 max_pending=settings.max_pending_predictions,
                 threads=settings.server_threads,
                 max_pixels=settings.max_image_pixels,
+                image_workers=settings.image_workers,
             ),
             on_batch=metrics.batch_size.observe,
         )
@@ -88,9 +90,18 @@ class Services:
         await self.library.clear_leftovers()
         for record in await asyncio.to_thread(self.store.recover_interrupted):
             log.warning("run %s was left active by an earlier server: interrupted", record.id)
+        self._workers_started = asyncio.create_task(self.inference.start())
+        self._workers_started.add_done_callback(_log_failure)
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
+        if self._workers_started is not None:
+            self._workers_started.cancel()
         await self.training.shutdown()
         self.inference.close()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the prediction workers did not start: %s", task.exception())

@@ -1,35 +1,34 @@
-"""Predictions for the server: a bounded model cache, images prepared in worker threads and
-micro-batched forward passes in a dedicated thread, so the event loop never waits on torch.
+"""Predictions for the server: uploads prepared and forward passes run in worker processes
+(``inference_worker``), concurrent requests for one model micro-batched, so the event loop
+never waits on torch, nor on the GIL torch holds.
 
-The worker threads run at a lower priority than the event loop's: when the machine is busy,
-the loop (health checks, pages, the API) is scheduled first and predictions take the rest.
+The workers run at a lower priority than the server: when the machine is busy, the loop
+(health checks, pages, the API) is scheduled first and predictions take the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
 
-from backend.services.micro_batch import MicroBatcher, OverloadedError
+from backend.services import inference_worker as worker
+from backend.services.inference_worker import ModelKey, Preprocessing
+from backend.services.micro_batch import MicroBatcher
 from backend.services.run_store import RunNotFoundError, RunStore
-from backend.services.uploads import decode_image
-from food_vision.bundle import WEIGHTS_FILE, BundleError
-from food_vision.predict import Prediction, Predictor
+from backend.services.worker_pool import WorkerPool
+from food_vision.bundle import WEIGHTS_FILE, BundleError, ModelMeta
+from food_vision.predict import Prediction, top_k
 from food_vision.runs import RUN_FILE
 
-__all__ = ["InferenceOptions", "InferenceService", "ModelNotFoundError", "OverloadedError"]
-WORKER_NICENESS = 5
+WORKER_NICENESS = 10
 FileIdentity = tuple[int, int, int]  # inode, modification time (ns), size
-ModelKey = tuple[str, int, int, int]  # run id + the weights file's identity
 
 
 class ModelNotFoundError(LookupError):
@@ -40,11 +39,11 @@ class ModelNotFoundError(LookupError):
 class InferenceOptions:
     cache_size: int = 4
     batch_window_seconds: float = 0.005
-    max_batch: int = 16
+    max_batch: int = 4
     max_pending: int = 64
     threads: int = 1
     max_pixels: int = 40_000_000
-    decode_threads: int = 2
+    image_workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -56,13 +55,9 @@ class PredictionResult:
 
 @dataclass
 class _Loaded:
-    predictor: Predictor
+    meta: ModelMeta
+    preprocessing: Preprocessing
     batcher: MicroBatcher
-
-
-def lower_priority() -> None:
-    """Make the calling worker thread yield the CPU to the event loop's thread."""
-    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
 
 
 def identity(path: os.PathLike[str] | str) -> FileIdentity:
@@ -80,33 +75,31 @@ class InferenceService:
         self.store = store
         self.options = options
         self.on_batch = on_batch
-        self._forward_pool = ThreadPoolExecutor(
-            1, thread_name_prefix="inference", initializer=lower_priority
-        )
-        self._decode_pool = ThreadPoolExecutor(
-            options.decode_threads, thread_name_prefix="decode", initializer=lower_priority
-        )
+        setup = (options.threads, WORKER_NICENESS, options.cache_size)
+        self._forward = WorkerPool("prediction", 1, worker.start_worker, setup)
+        self._images = WorkerPool("image", options.image_workers, worker.start_worker, setup)
         self._cache: OrderedDict[ModelKey, _Loaded] = OrderedDict()
         self._loading: dict[ModelKey, asyncio.Future[_Loaded]] = {}
         self._checked: dict[str, tuple[FileIdentity, FileIdentity]] = {}
         self.batch_sizes: list[int] = []
-        self._forward_pool.submit(torch.set_num_threads, options.threads).result()
 
-    async def predict(self, run_id: str, data: bytes, top_k: int) -> PredictionResult:
-        """Top-k for one uploaded image; raises ModelNotFoundError, UploadRejected, Overloaded."""
+    async def start(self) -> None:
+        """Start the workers now, so that the first prediction does not wait for them."""
+        await asyncio.gather(self._forward.run(worker.ready), self._images.run(worker.ready))
+
+    async def predict(self, run_id: str, data: bytes, k: int) -> PredictionResult:
+        """Top-k for one uploaded image; raises ModelNotFoundError, UploadRejected, Overloaded,
+        WorkerLost."""
         started = time.perf_counter()
         loaded = await self._load(run_id)
-        loop = asyncio.get_running_loop()
         with loaded.batcher.coming():
-            tensor = await loop.run_in_executor(self._decode_pool, self._prepare, loaded, data)
-        probabilities = await loaded.batcher.submit(tensor)
-        (predictions,) = loaded.predictor.top_k(probabilities.unsqueeze(0), top_k)
+            array = await self._images.run(
+                worker.prepare, data, self.options.max_pixels, loaded.preprocessing
+            )
+        probabilities = await loaded.batcher.submit(array)
+        (predictions,) = top_k(torch.from_numpy(probabilities[None]), loaded.meta.classes, k)
         latency_ms = (time.perf_counter() - started) * 1000
         return PredictionResult(run_id, predictions, round(latency_ms, 2))
-
-    def _prepare(self, loaded: _Loaded, data: bytes) -> Tensor:
-        image = decode_image(data, max_pixels=self.options.max_pixels)
-        return loaded.predictor.preprocess(image)
 
     @property
     def queue_depth(self) -> int:
@@ -127,16 +120,12 @@ class InferenceService:
 
     async def _load_new(self, key: ModelKey) -> _Loaded:
         folder = self.store.folder(key[0])
-        loop = asyncio.get_running_loop()
         try:
-            predictor = await loop.run_in_executor(
-                self._forward_pool, Predictor.from_bundle, folder
-            )
+            meta = await self._forward.run(worker.load, key, folder)
         except BundleError as exc:
             raise ModelNotFoundError(f"the model of run {key[0]} cannot be used: {exc}") from None
         batcher = MicroBatcher(
-            predictor.probabilities,
-            self._forward_pool,
+            functools.partial(self._forward.run, worker.forward, key, folder),
             window_seconds=self.options.batch_window_seconds,
             max_batch=self.options.max_batch,
             max_pending=self.options.max_pending,
@@ -144,7 +133,7 @@ class InferenceService:
         )
         for stale in [k for k in self._cache if k[0] == key[0]]:
             del self._cache[stale]
-        self._cache[key] = _Loaded(predictor, batcher)
+        self._cache[key] = _Loaded(meta, Preprocessing.of(meta), batcher)
         while len(self._cache) > self.options.cache_size:
             self._cache.popitem(last=False)
         return self._cache[key]
@@ -185,5 +174,5 @@ class InferenceService:
         return [key[0] for key in self._cache]
 
     def close(self) -> None:
-        self._forward_pool.shutdown(wait=False, cancel_futures=True)
-        self._decode_pool.shutdown(wait=False, cancel_futures=True)
+        self._forward.close()
+        self._images.close()

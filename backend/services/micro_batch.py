@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterator
 
-import torch
-from torch import Tensor
+import numpy as np
+
+Array = np.ndarray
 
 
 class OverloadedError(RuntimeError):
@@ -25,8 +25,7 @@ class MicroBatcher:
 
     def __init__(
         self,
-        forward: Callable[[Tensor], Tensor],
-        executor: ThreadPoolExecutor,
+        forward: Callable[[Array], Awaitable[Array]],
         *,
         window_seconds: float,
         max_batch: int,
@@ -34,12 +33,11 @@ class MicroBatcher:
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self.forward = forward
-        self.executor = executor
         self.window_seconds = window_seconds
         self.max_batch = max_batch
         self.max_pending = max_pending
         self.on_batch = on_batch
-        self._pending: list[tuple[Tensor, asyncio.Future[Tensor]]] = []
+        self._pending: list[tuple[Array, asyncio.Future[Array]]] = []
         self._coming = 0
         self._arrival = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
@@ -59,11 +57,12 @@ class MicroBatcher:
             self._coming -= 1
             self._arrival.set()
 
-    async def submit(self, tensor: Tensor) -> Tensor:
+    async def submit(self, array: Array) -> Array:
+        """The forward pass's row for ``array`` (one preprocessed image)."""
         if len(self._pending) >= self.max_pending:
             raise OverloadedError("too many predictions are waiting; retry in a moment")
-        future: asyncio.Future[Tensor] = asyncio.get_running_loop().create_future()
-        self._pending.append((tensor, future))
+        future: asyncio.Future[Array] = asyncio.get_running_loop().create_future()
+        self._pending.append((array, future))
         self._arrival.set()
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain())
@@ -82,14 +81,13 @@ class MicroBatcher:
                 return
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
         await self._gather()
         while self._pending:
             batch = self._pending[: self.max_batch]
             del self._pending[: len(batch)]
-            stacked = torch.stack([tensor for tensor, _ in batch])
+            stacked = np.stack([array for array, _ in batch])
             try:
-                rows = await loop.run_in_executor(self.executor, self.forward, stacked)
+                rows = await self.forward(stacked)
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():

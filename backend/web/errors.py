@@ -27,6 +27,7 @@ from backend.services.uploads import (
     UploadRejected,
     UploadTooLarge,
 )
+from backend.services.worker_pool import WorkerLost
 from backend.web.body_guard import BodyTimeout
 from food_vision.config import ConfigError
 from food_vision.datasets.archive import UnsafeArchiveError
@@ -56,6 +57,7 @@ STATUSES: dict[type[Exception], int] = {
     NoEvaluationError: 404,
     RunActiveError: 409,
     OverloadedError: 503,
+    WorkerLost: 503,
     BodyTimeout: 408,
     InvalidName: 422,
     UnsafeArchiveError: 422,
@@ -92,7 +94,8 @@ def error_body(exc: Exception) -> dict[str, Any]:
 
 async def service_error(request: Request, exc: Exception) -> JSONResponse:
     """The exception's body and status; an overload says when to retry."""
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, OverloadedError) else None
+    retry = isinstance(exc, OverloadedError | WorkerLost)
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if retry else None
     return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
 
 

@@ -46,9 +46,10 @@ class PageFeed:
                 self._version += 1
                 try:
                     view, html = await self._fragments(view, item)
-                except Exception:  # a page must not stop updating for one bad render
-                    log.exception("cannot render a page update; sending the snapshot instead")
-                    view, html = None, (await self.snapshot()).html
+                except Exception:  # the pages must not stop updating for one bad render
+                    log.exception("cannot render a page update; the next one sends a snapshot")
+                    view = None
+                    continue
                 self.pages.publish(html)
 
     async def snapshot(self) -> Snapshot:

@@ -20,6 +20,7 @@ import requests
 from websockets.sync.client import connect
 
 from tests.integration.conftest import SETTINGS, Server
+from tests.utils.raw_clients import stalled_page
 
 # Large enough that a body over it outgrows what the sockets buffer between the two sides
 # (several MB on loopback): closing without reading it would reset the connection.
@@ -194,7 +195,7 @@ def test_an_idle_connection_is_closed(strict: Server) -> None:
     assert TIMEOUT - 0.5 < time.monotonic() - started < TIMEOUT + 10
 
 
-def test_connections_past_the_cap_get_503_and_hold_no_thread(strict: Server) -> None:
+def test_connections_and_websockets_past_the_cap_get_503_and_hold_no_thread(strict: Server) -> None:
     assert strict.process is not None
     process = psutil.Process(strict.process.pid)
     threads = process.num_threads()
@@ -202,6 +203,9 @@ def test_connections_past_the_cap_get_503_and_hold_no_thread(strict: Server) -> 
     try:
         refused = httpx.get(f"{strict.url}/healthz", timeout=10)
         assert refused.status_code == 503
+        with stalled_page(strict.port) as page:
+            page.settimeout(10)
+            assert read_until_closed(page).startswith(b"HTTP/1.1 503 ")
         assert process.num_threads() <= threads
     finally:
         for sock in idle:
@@ -212,21 +216,9 @@ def test_connections_past_the_cap_get_503_and_hold_no_thread(strict: Server) -> 
         time.sleep(0.2)
 
 
-def stalled_page(server: Server) -> socket.socket:
-    """A WebSocket page that completes its handshake, then never reads again."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", server.port))
-    sock.sendall(
-        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    return sock
-
-
 def test_a_page_that_stops_reading_is_dropped_and_the_others_stay(strict: Server) -> None:
     reader = connect(f"{strict.ws_url}/ws", open_timeout=30)
-    with reader, stalled_page(strict) as stalled:
+    with reader, stalled_page(strict.port) as stalled:
         reader.recv(timeout=30)  # the snapshot
         time.sleep(3 * TIMEOUT)  # ping, no pong within the send timeout: dropped
         stalled.settimeout(10)

@@ -6,7 +6,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from backend.services.inference import ModelNotFoundError, OverloadedError
+from backend.services.inference import ModelNotFoundError
+from backend.services.micro_batch import OverloadedError
 from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
 from backend.services.run_store import RunNotFoundError
 from backend.services.training import RunBusyError, RunNotActiveError

@@ -1,21 +1,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-import torch
 
-from backend.services.inference import (
-    InferenceOptions,
-    InferenceService,
-    ModelNotFoundError,
-    OverloadedError,
-)
+from backend.services.inference import InferenceOptions, InferenceService, ModelNotFoundError
+from backend.services.micro_batch import OverloadedError
 from backend.services.run_store import RunStore
+from backend.services.worker_pool import WorkerLost
 from food_vision.bundle import WEIGHTS_FILE
 from food_vision.predict import Predictor
 from food_vision.runs import RunStatus, write_run
@@ -27,8 +24,15 @@ def store(tmp_path):
     return RunStore(tmp_path / "runs")
 
 
-def service(store, **options) -> InferenceService:
-    return InferenceService(store, InferenceOptions(**{"batch_window_seconds": 0.05, **options}))
+@contextlib.contextmanager
+def serving(store, **options) -> Iterator[InferenceService]:
+    inference = InferenceService(
+        store, InferenceOptions(**{"batch_window_seconds": 0.05, **options})
+    )
+    try:
+        yield inference
+    finally:
+        inference.close()
 
 
 def images(count: int) -> list[bytes]:
@@ -37,8 +41,7 @@ def images(count: int) -> list[bytes]:
 
 async def test_concurrent_requests_are_batched_and_match_single_predictions(store):
     run_id = make_model_run(store.root)
-    inference = service(store, max_batch=8)
-    try:
+    with serving(store, max_batch=8) as inference:
         uploads = images(8)
         results = await asyncio.gather(*(inference.predict(run_id, d, 3) for d in uploads))
         assert max(inference.batch_sizes) > 1
@@ -53,40 +56,31 @@ async def test_concurrent_requests_are_batched_and_match_single_predictions(stor
             assert [p.label for p in result.predictions] == [p.label for p in expected]
             for got, want in zip(result.predictions, expected, strict=True):
                 assert got.probability == pytest.approx(want.probability, abs=1e-5)
-    finally:
-        inference.close()
 
 
 async def test_a_single_request_is_a_batch_of_one(store):
     run_id = make_model_run(store.root)
-    inference = service(store, batch_window_seconds=0.0)
-    try:
+    with serving(store, batch_window_seconds=0.0) as inference:
         result = await inference.predict(run_id, images(1)[0], 2)
         assert inference.batch_sizes == [1]
         assert len(result.predictions) == 2 and result.model == run_id
         assert sum(p.probability for p in result.predictions) <= 1.0 + 1e-6
-    finally:
-        inference.close()
 
 
 async def test_cache_is_bounded_and_least_recently_used_goes_first(store):
     ids = [make_model_run(store.root, seed=i) for i in range(3)]
-    inference = service(store, cache_size=2, batch_window_seconds=0.0)
-    try:
+    with serving(store, cache_size=2, batch_window_seconds=0.0) as inference:
         data = images(1)[0]
         for run_id in ids:
             await inference.predict(run_id, data, 1)
         assert inference.cached_models() == ids[1:]
         await inference.predict(ids[1], data, 1)
         assert inference.cached_models() == [ids[2], ids[1]]
-    finally:
-        inference.close()
 
 
 async def test_retrained_weights_are_never_served_stale(store):
     run_id = make_model_run(store.root, seed=1)
-    inference = service(store, batch_window_seconds=0.0)
-    try:
+    with serving(store, batch_window_seconds=0.0) as inference:
         data = images(1)[0]
         before = await inference.predict(run_id, data, 3)
         other = make_model_run(store.root, seed=99)
@@ -98,13 +92,10 @@ async def test_retrained_weights_are_never_served_stale(store):
             p.probability for p in before.predictions
         ]
         assert inference.cached_models() == [run_id]
-    finally:
-        inference.close()
 
 
 async def test_deleted_or_unfinished_runs_have_no_model(store):
-    inference = service(store)
-    try:
+    with serving(store) as inference:
         run_id = make_model_run(store.root)
         store.delete(run_id)
         with pytest.raises(ModelNotFoundError):
@@ -114,14 +105,11 @@ async def test_deleted_or_unfinished_runs_have_no_model(store):
             await inference.predict(running, images(1)[0], 1)
         with pytest.raises(ModelNotFoundError):
             await inference.predict("../../etc", images(1)[0], 1)
-    finally:
-        inference.close()
 
 
 async def test_queue_beyond_capacity_is_refused_not_piled_up(store):
     run_id = make_model_run(store.root)
-    inference = service(store, max_pending=4, max_batch=2, batch_window_seconds=0.2)
-    try:
+    with serving(store, max_pending=4, max_batch=2, batch_window_seconds=0.2) as inference:
         outcomes = await asyncio.gather(
             *(inference.predict(run_id, d, 1) for d in images(12)), return_exceptions=True
         )
@@ -129,70 +117,51 @@ async def test_queue_beyond_capacity_is_refused_not_piled_up(store):
         served = [o for o in outcomes if not isinstance(o, Exception)]
         assert refused and served
         assert len(refused) + len(served) == 12
-    finally:
-        inference.close()
 
 
-def test_forward_runs_off_the_event_loop_thread(store):
+async def test_the_work_runs_in_worker_processes_of_lower_priority(store):
+    with serving(store) as inference:
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        for pool in (inference._forward, inference._images):
+            assert await pool.run(os.getpid) != os.getpid()
+            assert await pool.run(os.getpriority, os.PRIO_PROCESS, 0) > mine
+
+
+async def test_a_worker_that_dies_fails_its_request_and_is_replaced(store):
     run_id = make_model_run(store.root)
-    inference = service(store, batch_window_seconds=0.0)
-    threads: list[str] = []
-    loaded = None
-
-    async def go() -> None:
-        nonlocal loaded
+    with serving(store, batch_window_seconds=0.0) as inference:
         await inference.predict(run_id, images(1)[0], 1)
-        loaded = next(iter(inference._cache.values()))
-        original = loaded.batcher.forward
-
-        def spy(batch: torch.Tensor) -> torch.Tensor:
-            import threading
-
-            threads.append(threading.current_thread().name)
-            return original(batch)
-
-        loaded.batcher.forward = spy
-        await inference.predict(run_id, images(1)[0], 1)
-
-    try:
-        asyncio.run(go())
-        assert threads and all(name.startswith("inference") for name in threads)
-    finally:
-        inference.close()
+        with pytest.raises(WorkerLost, match="retry"):
+            await inference._forward.run(os._exit, 1)
+        result = await inference.predict(run_id, images(1)[0], 1)
+        assert result.predictions
 
 
 async def test_a_lone_request_does_not_wait_for_the_batch_window(store):
     run_id = make_model_run(store.root)
-    inference = service(store, batch_window_seconds=5.0)
-    try:
+    with serving(store, batch_window_seconds=5.0) as inference:
         await inference.predict(run_id, images(1)[0], 1)  # loads the model
         started = time.perf_counter()
         await inference.predict(run_id, images(1)[0], 1)
         assert time.perf_counter() - started < 2.5
-    finally:
-        inference.close()
 
 
 async def test_a_batch_waits_for_the_requests_still_being_decoded(store):
     run_id = make_model_run(store.root)
-    inference = service(store, batch_window_seconds=5.0, max_batch=8)
-    try:
+    with serving(store, batch_window_seconds=5.0, max_batch=8) as inference:
         await inference.predict(run_id, images(1)[0], 1)
         started = time.perf_counter()
         await asyncio.gather(*(inference.predict(run_id, d, 1) for d in images(3)))
         assert time.perf_counter() - started < 2.5  # it ran once all three had come
         assert inference.batch_sizes[-1] == 3
-    finally:
-        inference.close()
 
 
 async def test_a_warm_request_reads_the_run_record_only_after_it_changed(store, monkeypatch):
     run_id = make_model_run(store.root)
-    inference = service(store, batch_window_seconds=0.0)
     reads: list[str] = []
     original = store.get
     monkeypatch.setattr(store, "get", lambda rid: reads.append(rid) or original(rid))
-    try:
+    with serving(store, batch_window_seconds=0.0) as inference:
         for _ in range(3):
             await inference.predict(run_id, images(1)[0], 1)
         assert reads == [run_id]
@@ -202,19 +171,3 @@ async def test_a_warm_request_reads_the_run_record_only_after_it_changed(store, 
         with pytest.raises(ModelNotFoundError, match="no finished model"):
             await inference.predict(run_id, images(1)[0], 1)
         assert reads == [run_id, run_id]
-    finally:
-        inference.close()
-
-
-def test_workers_yield_the_cpu_to_the_event_loop(store):
-    inference = service(store)
-    try:
-        mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-        def priority() -> int:
-            return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-        for pool in (inference._forward_pool, inference._decode_pool):
-            assert pool.submit(priority).result() > mine
-    finally:
-        inference.close()

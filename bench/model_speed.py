@@ -1,0 +1,62 @@
+"""The model's own speed, measured the way the server runs it: in a process of its own with
+the inference workers' thread count and priority (``inference_worker.start_worker``), so the
+ratio to it shows what serving costs, not what the priority costs on a shared machine."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from types import TracebackType
+
+from backend.services.inference import WORKER_NICENESS
+from backend.services.inference_worker import start_worker
+
+Payload = tuple[str, bytes]
+
+
+def _rate(folder: Path, photos: list[Payload], batch: int, batches: int) -> float:
+    import torch
+
+    from food_vision.images import open_image
+    from food_vision.predict import Predictor
+
+    predictor = Predictor.from_bundle(folder)
+    tensors = [predictor.preprocess(open_image(data)) for _, data in photos]
+    stacked = torch.stack([tensors[i % len(tensors)] for i in range(batch)])
+    predictor.probabilities(stacked)
+    started = time.perf_counter()
+    for _ in range(batches):
+        predictor.probabilities(stacked)
+    return batches * batch / (time.perf_counter() - started)
+
+
+class ModelSpeed:
+    """A measuring process, for the duration of a ``with`` block."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+
+    def __enter__(self) -> ModelSpeed:
+        self._pool = ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=start_worker,
+            initargs=(self.threads, WORKER_NICENESS, 1),
+        )
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def images_per_second(
+        self, folder: Path, photos: list[Payload], batch: int, batches: int
+    ) -> float:
+        """Images/s of the bare forward pass over preprocessed photos, ``batch`` at a time."""
+        return self._pool.submit(_rate, folder, photos, batch, batches).result()
