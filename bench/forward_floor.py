@@ -5,7 +5,9 @@ the model is built: no run can train a head on those features in less."""
 
 from __future__ import annotations
 
+import resource
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,8 +21,15 @@ from food_vision.models.stages import stages_of
 from food_vision.transforms import eval_transform
 
 
-def forward_floor(dataset: Path, *, threads: int, workers: int) -> tuple[float, int]:
-    """(seconds, images) for one decode and forward pass over every image of ``dataset``."""
+@dataclass(frozen=True)
+class Floor:
+    seconds: float  # wall time of the pass
+    cpu_seconds: float  # CPU time of the pass: this process and its loader worker
+    images: int
+
+
+def forward_floor(dataset: Path, *, threads: int, workers: int) -> Floor:
+    """One decode and forward pass over every image of ``dataset``, timed."""
     torch.set_num_threads(threads)
     summary = validate_image_folder(dataset)
     arch = get_architecture(DEFAULT_ARCHITECTURE)
@@ -33,8 +42,14 @@ def forward_floor(dataset: Path, *, threads: int, workers: int) -> tuple[float, 
     loader = seeded_loader(images, batch_size=FEATURE_BATCH_ROWS, workers=workers, seed=0)
     with torch.inference_mode():
         front(torch.zeros(1, 3, arch.input_size, arch.input_size))  # first-call set-up
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu()
         for batch, _ in loader:
             front(batch)
         seconds = time.perf_counter() - started
-    return seconds, len(images)
+    # The loader's worker has exited (not persistent) and been waited for: its time counts.
+    return Floor(seconds, _cpu() - cpu, len(images))
+
+
+def _cpu() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime

@@ -5,6 +5,7 @@ sampled while it runs."""
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ RUN_LIMIT_SECONDS = 3600
 @dataclass(frozen=True)
 class TrainerRun:
     seconds: float  # spawn to exit: imports, dataset, model, training, saving
+    cpu_seconds: float  # user + system time of the trainer and its loader workers
     test_acc: float
     peak_rss_mb: float  # the trainer process: everything resident, mapped files included
     peak_anon_mb: float  # what it holds itself (heap, tensors), without file-backed pages
@@ -46,7 +48,7 @@ def run_trainer(code: Path, home: Path, args: list[str], *, threads: int) -> Tra
     }
     command = [sys.executable, "-m", "food_vision.train", "--events", "jsonl"]
     command += ["--threads", str(threads), "--device", "cpu", *args]
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _children_cpu()
     process = subprocess.Popen(
         command, cwd=code, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -56,12 +58,19 @@ def run_trainer(code: Path, home: Path, args: list[str], *, threads: int) -> Tra
         stdout, stderr = process.communicate(timeout=RUN_LIMIT_SECONDS)
     finally:
         memory.stop()
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
     if process.returncode != 0:
         raise RuntimeError(f"trainer exited {process.returncode}: {stderr[-2000:]}")
     events = [read_line(line) for line in stdout.splitlines()]
     (completed,) = [event for event in events if isinstance(event, Completed)]
-    return TrainerRun(seconds, completed.metrics["test_acc"], memory.peak_rss, memory.peak_anon)
+    test_acc = completed.metrics["test_acc"]
+    return TrainerRun(seconds, cpu, test_acc, memory.peak_rss, memory.peak_anon)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of every finished child process so far (grandchildren included)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class _MemorySampler(threading.Thread):

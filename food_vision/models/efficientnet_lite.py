@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from food_vision.models.freeze import freeze_except
-from food_vision.models.stages import Stages
+from food_vision.models.stages import ConvNormAct, Stages
 
 __all__ = [
     "LITE0_BLOCKS",
@@ -114,19 +114,6 @@ def _init_linear(fc: nn.Linear) -> nn.Linear:
 
 def _bn(channels: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, momentum=BN_MOMENTUM, eps=BN_EPS)
-
-
-class ConvBnReLU6(nn.Module):
-    """The stem or the head convolution as one stage, sharing the model's own layers."""
-
-    BATCH_NORM_AFTER: ClassVar[dict[str, str]] = {"conv": "bn"}  # see models.folding
-
-    def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
-        super().__init__()
-        self.conv, self.bn = conv, bn
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu6(self.bn(self.conv(x)))
 
 
 class MBConvBlock(nn.Module):
@@ -248,9 +235,9 @@ class EfficientNetLite0(nn.Module):
         """Stem, the 16 MBConv blocks and the head conv (18 blocks), pooling, classifier."""
         return Stages(
             blocks=(
-                ConvBnReLU6(self._conv_stem, self._bn0),
+                ConvNormAct(self._conv_stem, self._bn0, nn.ReLU6()),
                 *self._blocks,
-                ConvBnReLU6(self._conv_head, self._bn1),
+                ConvNormAct(self._conv_head, self._bn1, nn.ReLU6()),
             ),
             pool=nn.Sequential(self._avg_pooling, nn.Flatten(1)),
             classifier=nn.Sequential(self._dropout, self._fc),
@@ -258,10 +245,9 @@ class EfficientNetLite0(nn.Module):
 
     def extract_features(self, x: torch.Tensor) -> torch.Tensor:
         """Feature map after the head conv: (N, 1280, ceil(H/32), ceil(W/32))."""
-        x = F.relu6(self._bn0(self._conv_stem(x)))
-        for block in self._blocks:
+        for block in self.stages().blocks:
             x = block(x)
-        return F.relu6(self._bn1(self._conv_head(x)))
+        return x
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Globally pooled 1280-d embedding (before dropout and the classifier)."""

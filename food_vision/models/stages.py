@@ -9,8 +9,9 @@ training a stage trains the model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from torch import nn
+from torch import Tensor, nn
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,21 @@ class Stages:
         cut = max(0, len(self.blocks) - trainable_blocks)
         rest = nn.Sequential(*self.blocks[cut:], self.pool, self.classifier)
         return nn.Sequential(*self.blocks[:cut]), rest
+
+
+class ConvNormAct(nn.Module):
+    """A convolution, its batch norm and an activation as one stage, sharing the layers of a
+    model that applies them in its own ``forward`` (EfficientNet-Lite0's stem and head)."""
+
+    BATCH_NORM_AFTER: ClassVar[dict[str, str]] = {"conv": "bn"}  # see models.folding
+
+    def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d, act: nn.Module) -> None:
+        super().__init__()
+        self.conv, self.bn, self.act = conv, bn, act
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.act(self.bn(self.conv(x)))
+        return out
 
 
 def stages_of(model: nn.Module) -> Stages:
