@@ -73,6 +73,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="1 seed, 5,000 images for RSS")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args()
+    args.data = args.data.resolve()  # the trainer of --before runs from another folder
     if not (args.data / "train").is_dir():
         parser.error(f"--data {args.data} is not an ImageFolder dataset (no train/ folder)")
     if args.quick:

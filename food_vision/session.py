@@ -8,11 +8,15 @@ evaluated once with the best epoch's weights, which are the run's model.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import sys
 import threading
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -23,8 +27,9 @@ from food_vision.datasets.holdout import hold_out
 from food_vision.datasets.layout import DatasetSummary, validate_image_folder
 from food_vision.datasets.loaders import Loaders, SplitSamples, default_workers
 from food_vision.datasets.registry import resolve_dataset
-from food_vision.engine import StepReport, TrainOutcome, evaluate, train
-from food_vision.events import Cancelled, Completed, Started
+from food_vision.engine import StepReport, TrainOutcome, train
+from food_vision.evaluation import Evaluation, evaluate, write_evaluation
+from food_vision.events import Cancelled, Completed, Evaluated, Started
 from food_vision.features import FEATURES_DIR
 from food_vision.keeper import BestKeeper
 from food_vision.models import get_architecture
@@ -59,6 +64,7 @@ class TrainingSession:
         self.device = pick_device(self.options.device)
         self.arch = get_architecture(self.config.architecture)
         self.classes: list[str] = []
+        self.test_photos: list[str] = []  # the test split's paths inside the dataset, in order
 
     @property
     def image_size(self) -> int:
@@ -78,6 +84,7 @@ class TrainingSession:
         self.classes = list(summary.classes)
         holdout = hold_out(summary, self.config.validation_fraction)
         splits = SplitSamples(holdout.train, holdout.validation, summary.samples("test"))
+        self.test_photos = [path.relative_to(summary.root).as_posix() for path, _ in splits.test]
         plan = plan_training(
             self.arch.build(len(self.classes), bool(self.config.pretrained)),
             pretrained=bool(self.config.pretrained),
@@ -163,20 +170,32 @@ class TrainingSession:
             return self.cancelled(
                 has_model=keeper.flush(), epoch=outcome.stopped_epoch, step=outcome.stopped_step
             )
-        test = evaluate(
-            net,
-            loaders.test,
-            device=self.device,
-            stop=self.stop,
-            epoch=outcome.history[-1].epoch,
-            on_step=self.on_step,
-            max_steps=self.max_steps,
-        )
-        if test.stopped:
+        test = self.test_pass(net, loaders.test, best.epoch)
+        if test is None:
             return self.cancelled(has_model=keeper.flush(), epoch=best.epoch, step=0)
-        metrics = {**best.metrics(), "test_loss": test.loss, "test_acc": test.accuracy}
+        test_loss = math.fsum(photo.loss for photo in test.photos) / max(1, len(test.photos))
+        metrics = {**best.metrics(), "test_loss": test_loss, "test_acc": test.accuracy}
         self.save(plan, metrics, best.epoch)
+        if not self.config.dry_run:  # a quick check sees one batch: no evaluation to keep
+            write_evaluation(self.out, test)
+            self.reporter.emit(Evaluated(self.reporter.run_id, **test.summary()))
         return self.completed(metrics, best.epoch)
+
+    def test_pass(self, net: nn.Module, batches: Any, epoch: int) -> Evaluation | None:
+        """The test split once, each photo's result kept (reported as ``eval`` steps)."""
+        steps = min(len(batches), self.max_steps or len(batches))
+        started = time.monotonic()
+        size = self.config.batch_size
+
+        def on_step(step: int) -> None:
+            elapsed = max(time.monotonic() - started, 1e-9)
+            rate = min(step * size, len(self.test_photos)) / elapsed
+            self.on_step(StepReport(epoch, step, steps, math.nan, rate, phase="eval"))
+
+        named = itertools.islice(_with_names(batches, self.test_photos), steps)
+        return evaluate(
+            net, named, self.classes, device=self.device, stop=self.stop, on_step=on_step
+        )
 
     def train(
         self, plan: TransferPlan, net: nn.Module, loaders: Loaders, keeper: BestKeeper
@@ -235,3 +254,11 @@ class TrainingSession:
             Cancelled(self.reporter.run_id, epoch=epoch, step=step, has_model=has_model)
         )
         return RunStatus.CANCELLED
+
+
+def _with_names(batches: Iterable[Any], names: list[str]) -> Iterator[tuple[Any, Any, list[str]]]:
+    """``(inputs, labels)`` batches of a split drawn in order, with each photo's path added."""
+    offset = 0
+    for inputs, labels in batches:
+        yield inputs, labels, names[offset : offset + len(labels)]
+        offset += len(labels)

@@ -145,9 +145,8 @@ def test_the_confusion_grid_opens_the_photos_of_a_cell(
     page.locator(f'#runs-list a[href="/runs/{past_runs[0]}"]').click()
     evaluation = page.locator("#evaluation")
     expect(page.locator("#run-detail h3")).to_contain_text(past_runs[0])
-    evaluation.get_by_role("button", name="Evaluate on the test photos").click()
-    grid = evaluation.locator("table.confusion")
-    expect(grid).to_be_visible(timeout=120_000)
+    grid = evaluation.locator("table.confusion")  # the trainer evaluated its test photos
+    expect(grid).to_be_visible()
     first_cell = grid.locator("button.cell").first
     label = first_cell.get_attribute("aria-label") or ""
     count = int(label.split()[0])

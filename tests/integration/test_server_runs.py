@@ -59,11 +59,14 @@ def test_run_streams_every_event_in_order_and_completes(server):
     types = [e.type for e in events]
     assert types[0] == "started" and types[-1] == "completed"
     assert [e.epoch for e in events if e.type == "epoch"] == [1, 2]
-    assert all(t in ("progress", "epoch") for t in types[1:-1])
+    assert types[-2] == "evaluated"
+    assert all(t in ("progress", "epoch") for t in types[1:-2])
     assert all(e.run_id == run["id"] for e in events)
     detail = httpx.get(f"{server.url}/api/runs/{run['id']}").json()
     assert detail["status"] == "completed" and [h["epoch"] for h in detail["history"]] == [1, 2]
     assert detail["metrics"]["test_acc"] == events[-1].metrics["test_acc"]
+    evaluation = httpx.get(f"{server.url}/api/runs/{run['id']}/evaluation").json()
+    assert evaluation["confusion"] == events[-2].confusion
     models = httpx.get(f"{server.url}/api/models").json()
     assert run["id"] in [m["id"] for m in models]
     replay = collect_events(server, run["id"])

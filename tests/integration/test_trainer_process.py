@@ -22,7 +22,17 @@ import psutil
 import pytest
 
 from food_vision.bundle import WEIGHTS_FILE, load_bundle
-from food_vision.events import Cancelled, Completed, EpochEnd, Event, Failed, Progress, Started
+from food_vision.evaluation import read_evaluation
+from food_vision.events import (
+    Cancelled,
+    Completed,
+    EpochEnd,
+    Evaluated,
+    Event,
+    Failed,
+    Progress,
+    Started,
+)
 from food_vision.events import decode as decode_event
 from food_vision.images import open_image
 from food_vision.predict import Predictor
@@ -150,7 +160,14 @@ def trainers() -> Iterator[list[Trainer]]:
 
 
 def sequence(events: list[Event]) -> str:
-    letters = {Started: "S", Progress: "P", EpochEnd: "E", Completed: "C", Cancelled: "X"}
+    letters = {
+        Started: "S",
+        Progress: "P",
+        EpochEnd: "E",
+        Evaluated: "V",
+        Completed: "C",
+        Cancelled: "X",
+    }
     return "".join(letters.get(type(event), "?") for event in events)
 
 
@@ -184,7 +201,7 @@ def test_jsonl_run_reports_every_event_and_saves_a_usable_model(
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     events = [decode_event(line) for line in result.stdout.splitlines()]
-    assert re.fullmatch(r"SP*EP*EP*C", sequence(events)), sequence(events)
+    assert re.fullmatch(r"SP*EP*EP*VC", sequence(events)), sequence(events)
     assert {event.run_id for event in events} == {RUN_ID}
 
     started = events[0]
@@ -196,7 +213,7 @@ def test_jsonl_run_reports_every_event_and_saves_a_usable_model(
     assert started.device == "cpu"
 
     current_epoch = 1
-    for event in events[1:-1]:
+    for event in events[1:-2]:
         if isinstance(event, Progress) and event.phase == "train":
             assert event.epoch == current_epoch
             assert 1 <= event.step <= event.steps == 3
@@ -213,12 +230,25 @@ def test_jsonl_run_reports_every_event_and_saves_a_usable_model(
     assert [e.ts for e in events] == sorted(e.ts for e in events)
     assert started.num_validation == 0 and "No validation split" in started.notes[0]
 
-    completed = events[-1]
-    assert isinstance(completed, Completed)
+    evaluated, completed = events[-2:]
+    assert isinstance(evaluated, Evaluated) and isinstance(completed, Completed)
     assert completed.model_path == str(out / WEIGHTS_FILE)
     assert set(completed.metrics) == {"train_loss", "train_acc", "test_loss", "test_acc"}
     assert completed.best_epoch == 2  # without a validation split the last epoch is kept
     assert 0.0 <= completed.metrics["test_acc"] <= 1.0
+
+    # The test pass is the evaluation: its figures, and every test photo in evaluation.json.
+    assert (evaluated.split, evaluated.classes) == ("test", CLASSES)
+    assert sum(map(sum, evaluated.confusion)) == 12
+    assert evaluated.accuracy == completed.metrics["test_acc"]
+    evaluation = read_evaluation(out)
+    assert evaluation is not None and evaluation["confusion"] == evaluated.confusion
+    photos = evaluation["samples"]
+    assert sorted(photo["image"] for photo in photos) == sorted(
+        path.relative_to(tiny_dataset).as_posix() for path in (tiny_dataset / "test").rglob("*.*")
+    )
+    mean_loss = sum(photo["loss"] for photo in photos) / len(photos)
+    assert mean_loss == pytest.approx(completed.metrics["test_loss"], abs=1e-5)
 
     # The server owns the run record in this mode: the trainer only writes the bundle.
     assert not (out / RUN_FILE).exists()
@@ -253,7 +283,7 @@ def test_standalone_run_records_itself_and_is_listed(tiny_dataset: Path, home: P
     assert record.started_at is not None and record.finished_at is not None
     assert set(record.metrics) == {"train_loss", "train_acc", "test_loss", "test_acc"}
     events = [decode_event(line) for line in (run_dir / EVENTS_FILE).read_text().splitlines()]
-    assert re.fullmatch(r"SP*EC", sequence(events)), sequence(events)
+    assert re.fullmatch(r"SP*EP*VC", sequence(events)), sequence(events)
     assert load_bundle(run_dir)[1].epoch == 1
 
     listing = run_cli(["runs"], env)
