@@ -139,7 +139,7 @@ def test_a_past_run_downloads_its_checked_onnx_export(
 
 
 def test_the_confusion_grid_opens_the_photos_of_a_cell(
-    page: Page, idle_server: Server, past_runs: list[str]
+    page: Page, idle_server: Server, past_runs: list[str], screenshots: Path
 ) -> None:
     page.goto("/")
     page.locator(f'#runs-list a[href="/runs/{past_runs[0]}"]').click()
@@ -156,6 +156,8 @@ def test_the_confusion_grid_opens_the_photos_of_a_cell(
     expect(page.locator("#evaluation-cell h5")).to_contain_text("predicted as")
     loaded = photos.first.evaluate("(img) => img.complete && img.naturalWidth > 0")
     assert loaded, "the cell's first photo did not load"
+    expect(photos.last).not_to_have_js_property("naturalWidth", 0)
+    evaluation.screenshot(path=screenshots / "confusion-grid.png")
 
 
 @pytest.fixture
