@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from backend.web.render import evaluation as render_evaluation
 from food_vision.datasets.demo import generate_demo
 from food_vision.evaluation import (
     EVALUATION_FILE,
@@ -108,3 +109,22 @@ def test_a_run_whose_dataset_is_gone_or_changed_says_why(saved_run: Path) -> Non
     with pytest.raises(EvaluationError, match="no longer the model's"):
         evaluate_saved_run(saved_run / "other", saved_run / "data")
     assert not (saved_run / "other" / EVALUATION_FILE).exists()
+
+
+def test_a_food101_sized_grid_stays_a_scrollable_heat_map_of_what_was_counted() -> None:
+    classes = [f"food_{index:03d}" for index in range(101)]
+    true = [index for index in range(101) for _ in range(25)]
+    predicted = [(label + (shot == 0)) % 101 for label in range(101) for shot in range(25)]
+    confusion = confusion_matrix(101, true, predicted)
+    found = {
+        "classes": classes,
+        "confusion": confusion,
+        "per_class": [vars(score) for score in class_scores(classes, confusion)],
+        "accuracy": 24 / 25,
+    }
+    html = render_evaluation("20261126-000000-abcdef", found)
+    assert 'class="confusion many"' in html and "scroll-x confusion-wrap" in html
+    assert html.count('<th scope="row">food_') == 2 * 101  # grid and per-class table
+    # Only cells that count photos are buttons: 101 hits and 101 confusions, not 101².
+    assert html.count('class="cell"') == 202
+    assert html.count('class="zero"') == 101 * 101 - 202
