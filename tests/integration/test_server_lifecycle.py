@@ -11,6 +11,8 @@ import pytest
 from tests.integration.conftest import Server
 from tests.integration.test_server_runs import FINAL, TINY, group_alive
 
+START_LIMIT = 180.0  # a loaded 2-core machine can take long to import torch
+
 
 @pytest.fixture
 def fresh_server(tiny_home):
@@ -25,10 +27,12 @@ def _running_run(server: Server) -> tuple[str, int]:
     response = httpx.post(f"{server.url}/api/runs", json={**TINY, "epochs": 200}, timeout=30)
     assert response.status_code == 201, response.text
     run_id = response.json()["id"]
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_LIMIT
     while server.record(run_id).started_at is None and time.monotonic() < deadline:
         time.sleep(0.2)
-    return run_id, server.record(run_id).pid
+    record = server.record(run_id)
+    assert record.started_at is not None, server.log_tail()  # its signal handlers are set
+    return run_id, record.pid
 
 
 def test_sigterm_to_server_cancels_and_records_the_run(fresh_server):
