@@ -42,7 +42,7 @@ from food_vision.settings import Settings
 from tests.utils.raw_clients import stalled_page
 
 GOAL_MS = 250.0
-PANEL = re.compile(r'id="run-epoch">(\d+)/\d+</dd>.*?<dt>Step</dt><dd>(\d+)/\d+</dd>', re.S)
+PANEL = re.compile(r'id="run-epoch">(\d+)/\d+</dd>.*?id="run-activity">Training, step (\d+)/', re.S)
 SEND_TIMEOUT = Settings.model_fields["send_timeout_seconds"].default
 Key = tuple[int, int]  # epoch, step
 
@@ -129,7 +129,7 @@ async def watch_run(
     async with connect(f"{server.ws_url}/api/runs/{run_id}/events", open_timeout=60) as events:
         async for message in events:
             event = json.loads(message)
-            if event["type"] == "progress":
+            if event["type"] == "progress" and event.get("phase", "train") == "train":
                 stamps.setdefault((event["epoch"], event["step"]), event["ts"])
             waiting = math.isnan(dropped_after)  # for the stalled page to be dropped
             if waiting and await asyncio.to_thread(open_sockets, server) < expected:

@@ -1,7 +1,8 @@
-"""Where and how reproducibly a run computes: the device, the seeds, the CPU threads."""
+"""Where and how a run computes: the device, the seeds, the CPU threads and priority."""
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -22,6 +23,13 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def yield_cpu(niceness: int) -> None:
+    """Lower this process's priority (its data loader workers inherit it): the trainer is
+    batch work, and a server beside it should answer first."""
+    if niceness:
+        os.nice(niceness)
 
 
 def set_threads(threads: int | None) -> None:

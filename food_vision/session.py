@@ -36,7 +36,7 @@ from food_vision.models import get_architecture
 from food_vision.recipe import make_loss, make_optimizer, make_schedule
 from food_vision.reporting import Reporter, epoch_event, progress_event
 from food_vision.runs import RunStatus
-from food_vision.runtime import pick_device, seed_everything, set_threads
+from food_vision.runtime import pick_device, seed_everything, set_threads, yield_cpu
 from food_vision.settings import get_settings
 from food_vision.train_args import RunOptions
 from food_vision.transfer import TransferPlan, plan_training
@@ -78,6 +78,7 @@ class TrainingSession:
         """Train to the end (COMPLETED) or until the stop flag is set (CANCELLED)."""
         seed_everything(self.config.seed)
         set_threads(self.options.threads)
+        yield_cpu(self.options.niceness)
         summary = self.load_dataset()
         if self.stop.is_set():
             return self.cancelled(has_model=False, epoch=0, step=0)

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     max_batch: int = Field(4, ge=1, le=256, description="largest micro-batch")
     max_pending_predictions: int = Field(64, ge=1, le=10_000, description="queue before 503")
     trainer_workers: int | None = Field(None, ge=0, le=16, description="data loader workers")
+    trainer_niceness: int = Field(
+        5, ge=0, le=19, description="how far the trainer yields the CPU to the server (nice)"
+    )
     tensorboard: bool = Field(False, description="TensorBoard scalars for runs that do not say")
     image_workers: int = Field(
         default_factory=lambda: max(1, min(4, (os.cpu_count() or 2) - 1)),

@@ -33,6 +33,7 @@ class RunOptions:
     jsonl: bool = False
     threads: int | None = None
     workers: int | None = None
+    niceness: int = 0
     device: str = "auto"
     feature_cache: bool = True
 
@@ -56,6 +57,12 @@ def build_parser(prog: str = "foodvision train") -> argparse.ArgumentParser:
     )
     running.add_argument("--threads", type=int, help="torch CPU threads")
     running.add_argument("--workers", type=int, help="data loader workers")
+    running.add_argument(
+        "--niceness",
+        type=int,
+        default=0,
+        help="lower this process's CPU priority by N (0-19), so a server beside it stays quick",
+    )
     running.add_argument(
         "--device", choices=DEVICE_CHOICES, default="auto", help="auto: CUDA if present"
     )
@@ -82,6 +89,7 @@ def parse_command_line(
         jsonl=args["events"] == "jsonl",
         threads=args["threads"],
         workers=args["workers"],
+        niceness=args["niceness"],
         device=args["device"],
         feature_cache=args["feature_cache"],
     )
@@ -109,6 +117,8 @@ def check_options(options: RunOptions) -> None:
         raise ConfigError("threads", "must be 1 or more")
     if options.workers is not None and options.workers < 0:
         raise ConfigError("workers", "must be 0 or more")
+    if not 0 <= options.niceness <= 19:
+        raise ConfigError("niceness", "must be between 0 and 19")
 
 
 def wants_jsonl(argv: list[str]) -> bool:

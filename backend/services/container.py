@@ -47,6 +47,7 @@ class Services:
             data_dir=settings.resolved_data_dir.resolve(),
             threads=settings.trainer_threads,
             workers=settings.trainer_workers,
+            niceness=settings.trainer_niceness,
             grace_seconds=settings.grace_seconds,
         )
         training = TrainingManager(store, hub, options, on_finished=metrics.run_finished)

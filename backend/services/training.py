@@ -65,6 +65,7 @@ class TrainerOptions:
     data_dir: Path
     threads: int
     workers: int | None = None
+    niceness: int = 0
     grace_seconds: float = 10.0
     python: str = sys.executable
 
@@ -174,6 +175,7 @@ class TrainingManager:
             "--out", str(self.store.folder(record.id)),
             "--run-id", record.id,
             "--threads", str(self.options.threads),
+            "--niceness", str(self.options.niceness),
         ]  # fmt: skip
         if self.options.workers is not None:
             argv += ["--workers", str(self.options.workers)]

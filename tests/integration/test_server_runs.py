@@ -105,6 +105,7 @@ def test_second_start_is_refused_and_cancel_leaves_no_process(server):
     _wait_for(lambda: server.record(run["id"]).epoch >= 1)
     pgid = server.record(run["id"]).pid
     assert group_alive(pgid), "the trainer should be running"
+    assert psutil.Process(pgid).nice() == 5, "the trainer yields the CPU to the server"
     asked = time.monotonic()
     first = httpx.post(f"{server.url}/api/runs/{run['id']}/cancel")
     second = httpx.post(f"{server.url}/api/runs/{run['id']}/cancel")

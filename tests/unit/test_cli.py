@@ -181,6 +181,8 @@ TRAIN_ERRORS = [
         id="validation-0.9",
     ),
     pytest.param(["--patience", "-2"], "patience: must be between 0 and 500", id="patience"),
+    pytest.param(["--niceness", "-1"], "niceness: must be between 0 and 19", id="niceness--1"),
+    pytest.param(["--niceness", "20"], "niceness: must be between 0 and 19", id="niceness-20"),
     pytest.param(["--feature-views", "0"], "feature_views: must be between 1", id="views-0"),
     pytest.param(
         ["--fine-tune-blocks", "2"], "fine_tune_blocks: fine-tuning needs a pretrained", id="ft"
