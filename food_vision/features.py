@@ -7,7 +7,9 @@ augmented ones); the epochs then train on
 the stored rows. Rows are written in order to ``<run>/features/<split>.npy`` and read back
 through a memory map, so a large dataset costs disk pages the system can drop, not memory the
 trainer holds. The folder appears complete or not at all, and records the key it was computed
-for (front weights, transform, files): a later run with the same key reuses it.
+for (front weights, transform, files): a later run with the same key reuses it. In a
+data-parallel run each process passes its share of the images into a part file of the
+leader's folder, and the leader joins the parts in order.
 """
 
 from __future__ import annotations

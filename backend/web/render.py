@@ -20,8 +20,8 @@ from backend.web.charts import comparison_charts, run_charts
 from backend.web.train_form import offered_fields
 from food_vision.bundle import ModelMeta
 from food_vision.evaluation import most_confused
-from food_vision.launch import machine_processes
 from food_vision.events import EpochEnd, Event, Started
+from food_vision.launch import machine_processes
 from food_vision.models import ARCHITECTURES
 from food_vision.numbers import is_finite_number
 from food_vision.runs import RunRecord
