@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -32,14 +31,6 @@ RUN_ID = "20260103-090000-0d1e2f"
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """90 training images at 64 px (18 held out for validation)."""
     return make_dataset(tmp_path_factory.mktemp("data") / "tiny", train=30, test=4, size=64)
-
-
-@pytest.fixture
-def trainers() -> Iterator[list[Trainer]]:
-    started: list[Trainer] = []
-    yield started
-    for trainer in started:
-        trainer.kill()
 
 
 def trainer_args(dataset: Path, *extra: str) -> list[str]:

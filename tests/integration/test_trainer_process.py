@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -82,14 +81,6 @@ def trainer_args(dataset: Path, *extra: str) -> list[str]:
         "cpu",
         *extra,
     ]
-
-
-@pytest.fixture
-def trainers() -> Iterator[list[Trainer]]:
-    started: list[Trainer] = []
-    yield started
-    for trainer in started:
-        trainer.kill()
 
 
 def sequence(events: list[Event]) -> str:
