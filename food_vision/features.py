@@ -161,6 +161,12 @@ def compute_features(
     return {split.name: _open_split(folder, split.name) for split in splits}
 
 
+_NOT_SHARED = (
+    "the run folder {folder} is not on a volume every machine of the run shares: put --out "
+    "there, or pass --no-feature-cache"
+)
+
+
 class FeatureFolderNotShared(RuntimeError):
     """A process cannot see the leader's feature folder: the run folder is not on a volume
     that every machine of the run shares."""
@@ -173,16 +179,13 @@ def _shared_dir(folder: Path, group: Group) -> Iterator[Path]:
     if not group.leader:
         tmp = Path(group.from_leader(None))
         if group.agree(not tmp.is_dir()):
-            raise FeatureFolderNotShared(
-                f"{tmp} cannot be seen here: put the run on a volume "
-                "every machine shares, or pass --no-feature-cache"
-            )
+            raise FeatureFolderNotShared(_NOT_SHARED.format(folder=folder.parent))
         yield tmp
         return
     with atomic_dir(folder) as tmp:
         group.from_leader(str(tmp))
         if group.agree(False):
-            raise FeatureFolderNotShared(f"another machine cannot see {folder.parent}")
+            raise FeatureFolderNotShared(_NOT_SHARED.format(folder=folder.parent))
         yield tmp
 
 
