@@ -7,6 +7,7 @@ import json
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import multiprocessing
@@ -14,27 +15,46 @@ from torch import multiprocessing
 from food_vision.distributed import ALONE, Group, is_peer_lost
 from food_vision.features import _share
 from food_vision.launch import EXIT_PEER_LOST, describe_failure
-from tests.utils.data_parallel import SAMPLES, one_step, small_net
+from tests.utils.data_parallel import both, small_net
+from tests.utils.factories import make_dataset
 from tests.utils.server import free_port
 
 
-def test_two_processes_with_batch_b_learn_what_one_learns_with_batch_2b(tmp_path: Path) -> None:
-    alone, pair = tmp_path / "alone", tmp_path / "pair"
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One step and one feature pass, by one process and by two (spawned, gloo)."""
+    work = tmp_path_factory.mktemp("data-parallel")
+    data = make_dataset(work / "data", train=3, test=2, size=32)  # 9 and 6 images
+    alone, pair = work / "alone", work / "pair"
     alone.mkdir()
     pair.mkdir()
-    one_step(0, 1, SAMPLES, 0, alone)
+    both(0, 1, 0, data, alone)
     multiprocessing.start_processes(
-        one_step,
-        args=(2, SAMPLES // 2, free_port(), pair),
-        nprocs=2,
-        start_method="spawn",
+        both, args=(2, free_port(), data, pair), nprocs=2, start_method="spawn"
     )
+    return alone, pair
+
+
+def test_two_processes_with_batch_b_learn_what_one_learns_with_batch_2b(
+    results: tuple[Path, Path],
+) -> None:
+    alone, pair = results
     one, two = torch.load(alone / "weights.pt"), torch.load(pair / "weights.pt")
     for name, weights in one.items():
         torch.testing.assert_close(two[name], weights, rtol=1e-5, atol=1e-6)
     assert not torch.equal(one["0.weight"], small_net().state_dict()["0.weight"]), "no step"
     figures = [json.loads((folder / "figures.json").read_text()) for folder in (alone, pair)]
     assert figures[1] == pytest.approx(figures[0], rel=1e-6)  # summed over both processes
+
+
+def test_two_processes_compute_the_feature_cache_one_process_computes(
+    results: tuple[Path, Path],
+) -> None:
+    alone, pair = (folder / "features" for folder in results)
+    for name in ("train", "test", "train-labels", "test-labels"):  # shares of 4 and 5, 3 and 3
+        np.testing.assert_allclose(np.load(pair / f"{name}.npy"), np.load(alone / f"{name}.npy"))
+    assert sorted(p.name for p in pair.iterdir()) == sorted(p.name for p in alone.iterdir())
+    assert [p.name for p in pair.parent.iterdir() if p.name.startswith(".")] == []
 
 
 def test_alone_every_collective_is_the_value_itself() -> None:

@@ -1,5 +1,5 @@
-"""One optimiser step of the real engine in a process group of one or more, for comparing what
-data-parallel training learns with what one process learns."""
+"""The real engine's step and feature pass in a process group of one or more, for comparing
+what data-parallel training computes with what one process computes."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ from torch import distributed as dist
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from food_vision.datasets.layout import validate_image_folder
 from food_vision.datasets.loaders import seeded_loader
 from food_vision.distributed import Group
 from food_vision.engine import train
+from food_vision.features import SplitImages, compute_features
+from food_vision.transforms import eval_transform
 
 SAMPLES, FEATURES, CLASSES = 8, 6, 3
 
@@ -32,14 +35,22 @@ def small_net() -> nn.Module:
     return nn.Sequential(nn.Linear(FEATURES, 16), nn.Tanh(), nn.Linear(16, CLASSES))
 
 
-def one_step(rank: int, size: int, batch_size: int, port: int, out: Path) -> None:
-    """Train a small net for one step of ``batch_size`` per process; the leader writes the
-    weights and the reported figures to ``out``."""
+def both(rank: int, size: int, port: int, data: Path, out: Path) -> None:
+    """:func:`one_step` (a batch of ``SAMPLES // size`` each) and :func:`feature_pass` in a
+    group of ``size`` processes, this one ``rank``."""
     if size > 1:
         dist.init_process_group(
             "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=size
         )
     group = Group(rank=rank, size=size, local_rank=rank, local_size=size)
+    one_step(group, SAMPLES // size, out)
+    feature_pass(group, data, out / "features")
+    group.close()
+
+
+def one_step(group: Group, batch_size: int, out: Path) -> None:
+    """Train a small net for one step of ``batch_size`` per process; the leader writes the
+    weights and the reported figures to ``out``."""
     net = small_net()
     data = dataset()
     batches = seeded_loader(
@@ -66,4 +77,24 @@ def one_step(rank: int, size: int, batch_size: int, port: int, out: Path) -> Non
         figures = {"loss": epoch.train_loss, "accuracy": epoch.train_acc}
         torch.save({k: v.clone() for k, v in net.state_dict().items()}, out / "weights.pt")
         (out / "figures.json").write_text(json.dumps(figures), encoding="utf-8")
-    group.close()
+
+
+def feature_pass(group: Group, data: Path, folder: Path) -> None:
+    """A small frozen front's features of ``data``'s splits into ``folder``, each process of
+    ``group`` computing its share."""
+    torch.manual_seed(0)
+    front = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    plain = eval_transform(32, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+    summary = validate_image_folder(data)
+    splits = [SplitImages(name, summary.samples(name), plain) for name in ("train", "test")]
+    compute_features(
+        front,
+        splits,
+        folder,
+        {"front": "small"},
+        device=torch.device("cpu"),
+        workers=0,
+        seed=0,
+        stop=threading.Event(),
+        group=group,
+    )
