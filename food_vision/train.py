@@ -138,6 +138,10 @@ def launch_ranks(
 ) -> int:
     """Hand the run to torchrun's ranks, which inherit this stdout: with ``--events jsonl``
     the event channel. A rank lost without a word is reported here."""
+    # A stop asked before torchrun takes the signals over (to pass them on to the ranks) ends
+    # this process at once: no rank has started yet.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     if reporter.channel is not None:
         os.dup2(reporter.channel.fileno(), 1)
 
