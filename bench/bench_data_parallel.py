@@ -5,11 +5,12 @@
     python bench/bench_data_parallel.py --data /work/shared/data/food101-dev   # real photos
 
 Each figure comes from whole trainer runs (``python -m food_vision.train --events jsonl``),
-the 1-process baseline and the 2-process run interleaved round by round so that drift on a
-busy machine hits both; the median of the rounds is kept. Both get the same ``--threads``
-(the 2 processes share them: half each) and no loader workers, so the ratio is the cost or
-gain of splitting the same CPU between torchrun's processes (gloo all-reduce of the gradients
-every step, the stop agreement, summed figures):
+the variants interleaved round by round so that drift on a busy machine hits them alike; the
+median of the rounds is kept. The 2 processes share ``--threads`` (half each), with no loader
+workers; they are compared with 1 process given all the threads (the cost or gain of
+splitting the same CPU between torchrun's processes: gloo all-reduce of the gradients every
+step, the stop agreement, summed figures) and with 1 process given one process's share
+(the scaling: 2 is perfect):
 
 1. ``tinyvgg`` training, 64 px: training images per second of epoch time (validation of each
    epoch included), the median of the epochs after the first.
@@ -66,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             home / "demo", train_per_class=40 if args.quick else 80, test_per_class=8, size=64
         )
         rows = [
-            ratio_row(name, extra, data, home, args.threads, rounds)
+            row
             for name, extra in WORKLOADS.items()
+            for row in ratio_rows(name, extra, data, home, args.threads, rounds)
         ]
     print_table(rows, f"data-parallel, {args.threads} threads in all, {rounds} round(s)")
     if args.json is not None:
@@ -75,18 +77,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def ratio_row(
+def ratio_rows(
     name: str, extra: list[str], data: Path, home: Path, threads: int, rounds: int
-) -> Row:
-    rates: dict[int, list[float]] = {1: [], 2: []}
+) -> list[Row]:
+    """2 processes against 1 with the same threads, and against 1 with one process's share
+    of them (2 would be perfect scaling)."""
+    share = max(1, threads // 2)
+    variants = {"2": (2, threads), "1": (1, threads), "1 share": (1, share)}
+    rates: dict[str, list[float]] = {key: [] for key in variants}
     for round_number in range(rounds):
-        for processes in (1, 2):
-            events = run_trainer(data, home, [*extra, "--processes", str(processes)], threads)
-            rates[processes].append(images_per_second(events, features="feature" in name))
-            log(f"{name}, round {round_number + 1}, {processes} process(es): "
-                f"{rates[processes][-1]:.1f} images/s")  # fmt: skip
-    two, one = statistics.median(rates[2]), statistics.median(rates[1])
-    return Row.of(f"{name}: images/s 2 processes / 1", two, one, "img/s", "1 process")
+        for key, (processes, given) in variants.items():
+            args = [*extra, "--processes", str(processes)]
+            events = run_trainer(data, home, args, given)
+            rates[key].append(images_per_second(events, features="feature" in name))
+            log(f"{name}, round {round_number + 1}, {processes} process(es), {given} thread(s): "
+                f"{rates[key][-1]:.1f} images/s")  # fmt: skip
+    two, one, alone = (statistics.median(rates[key]) for key in variants)
+    return [
+        Row.of(f"{name}: images/s 2 processes / 1", two, one, "img/s", f"1 process, {threads}"),
+        Row.of(f"{name}: images/s 2 processes / 1 with a share", two, alone, "img/s",
+               f"1 process, {share}"),
+    ]  # fmt: skip
 
 
 def run_trainer(data: Path, home: Path, args: list[str], threads: int) -> list[Event]:
