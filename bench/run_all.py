@@ -35,6 +35,7 @@ OURS = {
     "lifecycle": "bench_lifecycle.py",
     "export": "bench_export.py",
     "datasets": "bench_datasets.py",
+    "data-parallel": "bench_data_parallel.py",
 }
 TRAINING = "bench_training.py"
 LIMIT_SECONDS = {False: 420, True: 180}

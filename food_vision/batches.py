@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from food_vision.datasets.loaders import Loaders, SplitSamples, build_loaders, seeded_loader
+from food_vision.distributed import ALONE, Group
 from food_vision.features import (
     CachedRows,
     ProgressCallback,
@@ -43,13 +45,16 @@ class BatchPlan:
     seed: int
     workers: int
     device: torch.device
+    group: Group = ALONE
 
     @property
     def cached_views(self) -> int:
         return self.views if self.augment else 1
 
     def cached_steps(self, splits: SplitSamples) -> int:
-        return math.ceil(len(splits.train) * self.cached_views / self.batch_size)
+        """Steps per epoch over cached rows, of each process of the group."""
+        rows = math.ceil(len(splits.train) * self.cached_views / self.group.size)
+        return math.ceil(rows / self.batch_size)
 
 
 def image_batches(plan: BatchPlan, splits: SplitSamples) -> Loaders:
@@ -63,6 +68,7 @@ def image_batches(plan: BatchPlan, splits: SplitSamples) -> Loaders:
         seed=plan.seed,
         workers=plan.workers,
         device=plan.device,
+        group=plan.group,
     )
 
 
@@ -76,7 +82,11 @@ def feature_batches(
     on_progress: ProgressCallback,
 ) -> Loaders | None:
     """Loaders over ``front``'s cached outputs, computed now unless ``folder`` already holds
-    them for the same key; None when stopped during the feature pass."""
+    them for the same key; None when stopped during the feature pass.
+
+    The processes of a data-parallel run share the leader's folder and key, and compute
+    the features unless every one of them finds them there."""
+    group = plan.group
     images = _split_images(plan, splits)
     key = cache_key(
         front,
@@ -86,8 +96,9 @@ def feature_batches(
         augment=plan.augment,
         seed=plan.seed,
     )
+    folder, key = group.from_leader((folder, key))
     cached = open_cached(folder, key)
-    if cached is None:
+    if group.agree(cached is None):
         cached = compute_features(
             front,
             images,
@@ -98,13 +109,17 @@ def feature_batches(
             seed=plan.seed,
             stop=stop,
             on_progress=on_progress,
+            group=group,
         )
     if cached is None:
         return None
     validation = cached.get("validation")
+    train = cached["train"]
     return Loaders(
-        _rows_loader(plan, cached["train"], shuffle=True),
-        _rows_loader(plan, validation) if validation is not None else None,
+        _rows_loader(plan, train, shuffle=True, sampler=group.train_sampler(train, plan.seed)),
+        _rows_loader(plan, validation, sampler=group.eval_sampler(validation))
+        if validation is not None
+        else None,
         _rows_loader(plan, cached["test"]),
     )
 
@@ -119,7 +134,13 @@ def _split_images(plan: BatchPlan, splits: SplitSamples) -> list[SplitImages]:
     return [*parts, SplitImages("test", splits.test, plain)]
 
 
-def _rows_loader(plan: BatchPlan, rows: CachedRows, *, shuffle: bool = False) -> DataLoader[Any]:
+def _rows_loader(
+    plan: BatchPlan,
+    rows: CachedRows,
+    *,
+    shuffle: bool = False,
+    sampler: Iterable[int] | None = None,
+) -> DataLoader[Any]:
     return seeded_loader(
         rows,
         batch_size=plan.batch_size,
@@ -127,4 +148,5 @@ def _rows_loader(plan: BatchPlan, rows: CachedRows, *, shuffle: bool = False) ->
         seed=plan.seed,
         shuffle=shuffle,
         collate=batch_as_is,
+        sampler=sampler,
     )

@@ -144,6 +144,14 @@ class TrainConfig(BaseModel):
     weight_decay: Annotated[float, Number, ADVANCED] = _up_to(
         0.01, 1.0, "Weight decay", "AdamW's pull of the weights towards zero"
     )
+    processes: Annotated[int, Whole, ADVANCED] = Field(
+        1,
+        ge=1,
+        le=64,
+        title="Processes",
+        description="data-parallel training processes (torchrun), one per GPU or sharing the "
+        "CPU cores; each takes a batch per step, so a step sees processes x batch size images",
+    )
     dry_run: bool = Field(
         False, title="Quick check", description="one batch per epoch, to check a set-up fast"
     )

@@ -5,6 +5,8 @@ short last batch counts for what it holds. A stop flag is checked at every batch
 Each epoch is judged on the validation split when there is one: the best epoch so far is
 announced (the caller keeps its weights) and training ends early once it has not improved for
 ``patience`` epochs. The test split is never seen here; the caller evaluates it once, at the end.
+Across data-parallel processes each trains on its share of every epoch; they agree on stopping
+at every step and sum their figures before anything is judged or reported.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
+from torch.utils.data import DistributedSampler
 
+from food_vision.distributed import ALONE, Group
 from food_vision.models.freeze import set_train_mode
 
 StepCallback = Callable[["StepReport"], None]
@@ -101,13 +105,16 @@ def run_epoch(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     max_steps: int | None = None,
     on_step: Callable[[int, float, int, float], None] | None = None,
+    group: Group = ALONE,
 ) -> Split:
     """One pass over ``batches``; trains when an optimizer is given, else evaluates.
 
     ``on_step(step, batch_loss, images_so_far, seconds_so_far)`` follows every batch; the
-    ``scheduler``, if any, moves the learning rate on after every training step.
+    ``scheduler``, if any, moves the learning rate on after every training step. The figures
+    are summed over ``group``; while training, its processes stop at the same step.
     """
     training = optimizer is not None
+    in_lockstep = training and group.parallel  # a stop must reach every process's step
     if training:
         set_train_mode(model)
     else:
@@ -116,7 +123,8 @@ def run_epoch(
     started = time.perf_counter()
     with torch.set_grad_enabled(training):
         for images, labels in batches:
-            if stop.is_set() or (max_steps is not None and step >= max_steps):
+            halt = group.agree(stop.is_set()) if in_lockstep else stop.is_set()
+            if halt or (max_steps is not None and step >= max_steps):
                 break
             images, labels = images.to(device), labels.to(device)
             logits = model(images)
@@ -134,10 +142,10 @@ def run_epoch(
             step += 1
             if on_step is not None:
                 on_step(step, loss.item(), samples, time.perf_counter() - started)
-    stopped = stop.is_set()
-    if samples == 0:
-        return Split(float("nan"), float("nan"), 0, stopped, step)
-    return Split(total_loss / samples, correct / samples, samples, stopped, step)
+    loss_sum, hits, seen, stops = group.sum([total_loss, correct, samples, stop.is_set()])
+    if seen == 0:
+        return Split(float("nan"), float("nan"), 0, stops > 0, step)
+    return Split(loss_sum / seen, hits / seen, int(seen), stops > 0, step)
 
 
 def evaluate(
@@ -149,13 +157,14 @@ def evaluate(
     epoch: int = 0,
     on_step: StepCallback | None = None,
     max_steps: int | None = None,
+    group: Group = ALONE,
 ) -> Split:
     """Loss (plain cross-entropy, whatever the training loss) and accuracy over ``batches``,
     reported as ``eval`` steps."""
     steps = len(batches) if isinstance(batches, Sized) else 0
     if max_steps is not None:
         steps = min(steps, max_steps)
-    report = _reporter(on_step, epoch, steps, "eval")
+    report = _reporter(on_step, epoch, steps, "eval", group.size)
     return run_epoch(
         model,
         batches,
@@ -164,6 +173,7 @@ def evaluate(
         stop=stop,
         max_steps=max_steps,
         on_step=report,
+        group=group,
     )
 
 
@@ -184,21 +194,27 @@ def train(
     on_epoch: EpochCallback | None = None,
     on_best: EpochCallback | None = None,
     max_steps: int | None = None,
+    group: Group = ALONE,
 ) -> TrainOutcome:
     """Train for up to ``epochs``, validating after each; returns the history and best epoch.
 
     When ``stop`` is set the loop ends at the next batch boundary and the unfinished epoch is
     not added to the history (its weights are not a finished epoch's). ``on_best`` comes
     before ``on_epoch`` for an epoch that beats every earlier one; ``patience`` > 0 ends
-    training after that many validated epochs without a better one.
+    training after that many validated epochs without a better one. In a ``group`` of several
+    processes the training steps go through DistributedDataParallel (the model itself is
+    evaluated: each process its share of the validation split).
     """
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     outcome = TrainOutcome()
-    model.to(device)
+    learner = group.wrap(model.to(device))
     for epoch in range(1, epochs + 1):
         epoch_started = time.perf_counter()
+        sampler = getattr(train_batches, "sampler", None)
+        if isinstance(sampler, DistributedSampler):
+            sampler.set_epoch(epoch)  # a new shuffle of the shares each epoch
         fit = run_epoch(
-            model,
+            learner,
             train_batches,
             loss_fn=loss_fn,
             device=device,
@@ -206,7 +222,8 @@ def train(
             optimizer=optimizer,
             scheduler=scheduler,
             max_steps=max_steps,
-            on_step=_reporter(on_step, epoch, steps_per_epoch, "train"),
+            on_step=_reporter(on_step, epoch, steps_per_epoch, "train", group.size),
+            group=group,
         )
         train_seconds = time.perf_counter() - epoch_started
         if fit.stopped:
@@ -221,6 +238,7 @@ def train(
                 epoch=epoch,
                 on_step=on_step,
                 max_steps=max_steps,
+                group=group,
             )
             if check.stopped:
                 return _stopped(outcome, epoch, fit.steps_done)
@@ -249,13 +267,14 @@ def train(
 
 
 def _reporter(
-    on_step: StepCallback | None, epoch: int, steps: int, phase: str
+    on_step: StepCallback | None, epoch: int, steps: int, phase: str, processes: int
 ) -> Callable[[int, float, int, float], None] | None:
+    """Steps reported with the images per second of all ``processes`` (each does as many)."""
     if on_step is None:
         return None
 
     def report(step: int, loss: float, images: int, seconds: float) -> None:
-        rate = images / seconds if seconds > 0 else 0.0
+        rate = images * processes / seconds if seconds > 0 else 0.0
         on_step(StepReport(epoch, step, steps, loss, rate, phase))
 
     return report

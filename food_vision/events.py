@@ -85,6 +85,7 @@ class Started(Event):
     steps_per_epoch: StrictInt
     num_validation: StrictInt = 0
     notes: list[StrictStr] = field(default_factory=list)  # what a person should know, in words
+    processes: StrictInt = 1  # data-parallel training processes
 
 
 # What a progress event counts: training steps, evaluation batches, or (for a frozen backbone's

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import signal
+
+PR_SET_PDEATHSIG = 1
 
 
 def signal_group(pgid: int, signum: int) -> None:
     """Send ``signum`` to group ``pgid``; a group that is already gone is not an error."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signum)
+
+
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when its parent ends (Linux; elsewhere a no-op):
+    a process started in its own session (a data loader worker, a rank torchrun started) is
+    out of reach of its run's group signal."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

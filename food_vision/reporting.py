@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from food_vision.events import EpochEnd, Event, Progress
-from food_vision.runs import EVENTS_FILE, RunRecord, RunStatus, apply_event, write_run
+from food_vision.runs import (
+    EVENTS_FILE,
+    RunRecord,
+    RunStatus,
+    apply_event,
+    read_run,
+    write_run,
+)
 
 if TYPE_CHECKING:  # the engine imports torch, which a refused command line never needs
     from food_vision.engine import EpochResult, StepReport
@@ -43,6 +50,14 @@ class Reporter:
         if self.out is not None:
             self.record = RunRecord(self.run_id, RunStatus.RUNNING, config, pid=os.getpid())
             write_run(self.out, self.record)
+
+    def resume_record(self, config: dict[str, object]) -> None:
+        """Go on with the record another process (a run's leading rank) started, if any."""
+        if self.out is not None:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.record = read_run(self.out) or RunRecord(
+                self.run_id, RunStatus.RUNNING, config, pid=os.getpid()
+            )
 
     def listen(self, listener: Callable[[Event], None]) -> None:
         self._listeners.append(listener)
@@ -93,6 +108,13 @@ def claim_stdout() -> TextIO:
     """Keep the real stdout for events only; route everything else printed to stderr."""
     sys.stdout.flush()
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    silence_stdout()
+    return channel
+
+
+def silence_stdout() -> None:
+    """Send everything printed to stderr: a rank other than the leader shares the leader's
+    stdout, which carries the run's events."""
+    sys.stdout.flush()
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    return channel

@@ -36,3 +36,10 @@ def set_threads(threads: int | None) -> None:
     """Limit torch's CPU threads (None keeps torch's own choice)."""
     if threads:
         torch.set_num_threads(threads)
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity, where the system tells)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

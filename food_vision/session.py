@@ -27,6 +27,7 @@ from food_vision.datasets.holdout import hold_out
 from food_vision.datasets.layout import DatasetSummary, validate_image_folder
 from food_vision.datasets.loaders import Loaders, SplitSamples, default_workers
 from food_vision.datasets.registry import resolve_dataset
+from food_vision.distributed import Group
 from food_vision.engine import StepReport, TrainOutcome, train
 from food_vision.evaluation import Evaluation, evaluate, write_evaluation
 from food_vision.events import Cancelled, Completed, Evaluated, Started
@@ -36,7 +37,13 @@ from food_vision.models import get_architecture
 from food_vision.recipe import make_loss, make_optimizer, make_schedule
 from food_vision.reporting import Reporter, epoch_event, progress_event
 from food_vision.runs import RunStatus
-from food_vision.runtime import pick_device, seed_everything, set_threads, yield_cpu
+from food_vision.runtime import (
+    pick_device,
+    seed_everything,
+    set_threads,
+    usable_cores,
+    yield_cpu,
+)
 from food_vision.settings import get_settings
 from food_vision.train_args import RunOptions
 from food_vision.transfer import TransferPlan, plan_training
@@ -55,13 +62,16 @@ class TrainingSession:
         reporter: Reporter,
         stop: threading.Event,
         options: RunOptions | None = None,
+        group: Group | None = None,
     ) -> None:
         self.config = config.resolved()
         self.out = out
         self.reporter = reporter
         self.stop = stop
         self.options = options or RunOptions()
-        self.device = pick_device(self.options.device)
+        # A data-parallel run's processes each hold one; only the leader reports and writes.
+        self.group = group or Group(device=pick_device(self.options.device))
+        self.device = self.group.device
         self.arch = get_architecture(self.config.architecture)
         self.classes: list[str] = []
         self.test_photos: list[str] = []  # the test split's paths inside the dataset, in order
@@ -71,16 +81,23 @@ class TrainingSession:
         return self.config.image_size or self.arch.input_size
 
     @property
+    def threads(self) -> int | None:
+        """Torch threads of this process: the machine's (or ``--threads``) shared among the
+        run's processes on it."""
+        total = self.options.threads or (usable_cores() if self.group.parallel else None)
+        return total and max(1, total // self.group.local_size)
+
+    @property
     def max_steps(self) -> int | None:
         return 1 if self.config.dry_run else None
 
     def run(self) -> RunStatus:
         """Train to the end (COMPLETED) or until the stop flag is set (CANCELLED)."""
         seed_everything(self.config.seed)
-        set_threads(self.options.threads)
+        set_threads(self.threads)
         yield_cpu(self.options.niceness)
-        summary = self.load_dataset()
-        if self.stop.is_set():
+        summary = self.group.leader_first(self.load_dataset)
+        if self.group.agree(self.stop.is_set()):
             return self.cancelled(has_model=False, epoch=0, step=0)
         self.classes = list(summary.classes)
         holdout = hold_out(summary, self.config.validation_fraction)
@@ -113,6 +130,8 @@ class TrainingSession:
 
     def batch_plan(self) -> BatchPlan:
         workers = self.options.workers
+        if workers is None:
+            workers = default_workers() // self.group.local_size
         return BatchPlan(
             arch=self.arch,
             image_size=self.image_size,
@@ -120,8 +139,9 @@ class TrainingSession:
             views=self.config.feature_views,
             batch_size=self.config.batch_size,
             seed=self.config.seed,
-            workers=default_workers() if workers is None else workers,
+            workers=workers,
             device=self.device,
+            group=self.group,
         )
 
     def announce(self, splits: SplitSamples, steps: int, note: str) -> None:
@@ -139,6 +159,7 @@ class TrainingSession:
                 steps_per_epoch=self.max_steps or steps,
                 num_validation=len(splits.validation),
                 notes=[note] if note else [],
+                processes=self.group.size,
             )
         )
 
@@ -171,6 +192,8 @@ class TrainingSession:
             return self.cancelled(
                 has_model=keeper.flush(), epoch=outcome.stopped_epoch, step=outcome.stopped_step
             )
+        if not self.group.leader:  # the leader alone tests the model and saves it
+            return RunStatus.COMPLETED
         test = self.test_pass(net, loaders.test, best.epoch)
         if test is None:
             return self.cancelled(has_model=keeper.flush(), epoch=best.epoch, step=0)
@@ -221,10 +244,12 @@ class TrainingSession:
             on_epoch=lambda result: self.reporter.emit(epoch_event(run_id, result)),
             on_best=keeper.keep,
             max_steps=self.max_steps,
+            group=self.group,
         )
 
     def save(self, plan: TransferPlan, metrics: dict[str, float], epoch: int) -> None:
-        save_bundle(plan.model, self.model_meta(metrics, epoch), self.out)
+        if self.group.leader:
+            save_bundle(plan.model, self.model_meta(metrics, epoch), self.out)
 
     def on_step(self, report: StepReport) -> None:
         self.reporter.progress(progress_event(self.reporter.run_id, report))

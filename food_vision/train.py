@@ -7,6 +7,10 @@ progress bar is shown on a terminal and the run records itself (``run.json``, ``
 in its folder.
 
 Exit codes: 0 completed, 1 failed (after a ``failed`` event), 3 cancelled (SIGTERM/SIGINT).
+
+With ``processes`` above 1 (or ``--nnodes`` above 1) this process launches the ranks under
+torchrun (:mod:`food_vision.launch`) and each rank runs this same entry point: the leader
+(rank 0) reports and writes as a lone trainer does, the others write nothing to stdout.
 """
 
 from __future__ import annotations
@@ -21,9 +25,21 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from food_vision.config import ConfigError
+from food_vision.config import ConfigError, TrainConfig
 from food_vision.events import Failed
-from food_vision.reporting import Reporter, claim_stdout
+from food_vision.launch import (
+    EXIT_CANCELLED,
+    EXIT_COMPLETED,
+    EXIT_FAILED,
+    EXIT_PEER_LOST,
+    check_processes,
+    is_data_parallel,
+    launch,
+    rank_of_this_process,
+    under_torchrun,
+)
+from food_vision.process_group import die_with_parent
+from food_vision.reporting import Reporter, claim_stdout, silence_stdout
 from food_vision.runs import RunStatus, is_valid_run_id, new_run_id
 from food_vision.settings import get_settings
 from food_vision.train_args import (
@@ -35,14 +51,17 @@ from food_vision.train_args import (
     wants_jsonl,
 )
 
-EXIT_COMPLETED, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 3
 GENERIC_ERRORS = (ValueError, RuntimeError, OSError, Exception)
 log = logging.getLogger("food_vision.train")
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "foodvision train") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    channel = claim_stdout() if wants_jsonl(argv) else None
+    leader = rank_of_this_process() == 0
+    if not leader:
+        die_with_parent()  # torchrun starts each rank in its own session
+        silence_stdout()
+    channel = claim_stdout() if leader and wants_jsonl(argv) else None
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     stop = threading.Event()
     install_stop_handlers(stop)
@@ -51,30 +70,86 @@ def main(argv: Sequence[str] | None = None, prog: str = "foodvision train") -> i
     except UsageError as exc:
         return fail(Reporter("unknown", channel, None), f"bad arguments: {exc}", "")
     out, run_id = run_folder(options)
-    reporter = Reporter(run_id, channel, None if channel else out, on_channel_lost=stop.set)
+    record_in = None if channel or not leader else out
+    reporter = Reporter(run_id, channel, record_in, on_channel_lost=stop.set)
     try:
         config = load_config(options, given)
         if not is_valid_run_id(run_id):
             raise ConfigError("run_id", f"{run_id!r} is not a valid run id")
         check_options(options)
+        if is_data_parallel(config.processes, options) and not under_torchrun():
+            check_processes(config.processes, options.device)
+            argv += ["--out", str(out), "--run-id", run_id]  # every rank's, chosen once here
+            return launch_ranks(config, options, argv, reporter)
+        return train_here(config, options, out, reporter, stop)
+    except Exception as exc:
+        if under_torchrun():
+            return rank_failed(exc, reporter)
+        return fail(reporter, describe_error(exc), traceback.format_exc(limit=-8))
+
+
+def rank_failed(exc: Exception, reporter: Reporter) -> int:
+    """A rank's error: reported by the leader, unless it only follows another process's end
+    (a collective cut off), which the launcher reports; the other ranks just log it."""
+    from food_vision.distributed import LeaderFailed, is_peer_lost
+
+    if isinstance(exc, LeaderFailed) or is_peer_lost(exc):
+        log.info("stopping: %s", describe_error(exc))
+        return EXIT_PEER_LOST
+    if rank_of_this_process() == 0:
+        return fail(reporter, describe_error(exc), traceback.format_exc(limit=-8))
+    log.error("%s\n%s", describe_error(exc), traceback.format_exc(limit=-8))
+    return EXIT_FAILED
+
+
+def train_here(
+    config: TrainConfig, options: RunOptions, out: Path, reporter: Reporter, stop: threading.Event
+) -> int:
+    """The run in this process: alone, or as one rank of a data-parallel run, where the
+    leader alone reports and writes the run's files."""
+    if reporter.out is not None:
         out.mkdir(parents=True, exist_ok=True)
         reporter.start_record(config.to_dict())
         if config.tensorboard or (config.tensorboard is None and get_settings().tensorboard):
             from food_vision.tensorboard_log import tensorboard_listener
 
             reporter.listen(tensorboard_listener(out, config.learning_rate))
-        if channel is None and sys.stderr.isatty():
+        if sys.stderr.isatty():
             from food_vision.terminal import terminal_progress
 
             reporter.listen(terminal_progress())
-        # torch is imported only now: a refused command line answers at once.
-        from food_vision.session import TrainingSession
+    # torch is imported only now: a refused command line answers at once.
+    from food_vision.distributed import join_group
+    from food_vision.session import TrainingSession
 
-        session = TrainingSession(config, out=out, reporter=reporter, stop=stop, options=options)
-        status = session.run()
-        return EXIT_COMPLETED if status is RunStatus.COMPLETED else EXIT_CANCELLED
-    except Exception as exc:
-        return fail(reporter, describe_error(exc), traceback.format_exc(limit=-8))
+    group = join_group(options.device)
+    session = TrainingSession(
+        config, out=out, reporter=reporter, stop=stop, options=options, group=group
+    )
+    status = session.run()
+    group.close()
+    if status is RunStatus.COMPLETED or not group.leader:  # its part ended as asked
+        return EXIT_COMPLETED
+    return EXIT_CANCELLED
+
+
+def launch_ranks(
+    config: TrainConfig, options: RunOptions, trainer_argv: list[str], reporter: Reporter
+) -> int:
+    """Hand the run to torchrun's ranks, which inherit this stdout: with ``--events jsonl``
+    the event channel. A rank lost without a word is reported here."""
+    # A stop asked before torchrun takes the signals over (to pass them on to the ranks) ends
+    # this process at once: no rank has started yet.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if reporter.channel is not None:
+        os.dup2(reporter.channel.fileno(), 1)
+
+    def report_failure(error: str, detail: str) -> None:
+        reporter.resume_record(config.to_dict())
+        fail(reporter, error, detail)
+
+    return launch(config.processes, options, trainer_argv, report_failure)
 
 
 def run_folder(options: RunOptions) -> tuple[Path, str]:

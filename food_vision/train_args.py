@@ -36,6 +36,9 @@ class RunOptions:
     niceness: int = 0
     device: str = "auto"
     feature_cache: bool = True
+    nnodes: int = 1
+    node_rank: int = 0
+    rdzv_endpoint: str | None = None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,6 +76,14 @@ def build_parser(prog: str = "foodvision train") -> argparse.ArgumentParser:
         help="compute a frozen backbone's features once (off: again every epoch, slower; the "
         "same model when training images are not augmented)",
     )
+    nodes = parser.add_argument_group(
+        "several machines (torchrun's options; --processes is per machine)"
+    )
+    nodes.add_argument("--nnodes", type=int, default=1, help="machines taking part")
+    nodes.add_argument("--node-rank", type=int, default=0, help="this machine's number, from 0")
+    nodes.add_argument(
+        "--rdzv-endpoint", metavar="HOST:PORT", help="where machine 0 meets the others"
+    )
     return parser
 
 
@@ -92,6 +103,9 @@ def parse_command_line(
         niceness=args["niceness"],
         device=args["device"],
         feature_cache=args["feature_cache"],
+        nnodes=args["nnodes"],
+        node_rank=args["node_rank"],
+        rdzv_endpoint=args["rdzv_endpoint"],
     )
     return options, given
 
@@ -119,6 +133,26 @@ def check_options(options: RunOptions) -> None:
         raise ConfigError("workers", "must be 0 or more")
     if not 0 <= options.niceness <= 19:
         raise ConfigError("niceness", "must be between 0 and 19")
+    check_nodes(options)
+
+
+def check_nodes(options: RunOptions) -> None:
+    """The multi-machine flags make sense together: all of them, or none."""
+    if options.nnodes < 1:
+        raise ConfigError("nnodes", "must be 1 or more")
+    if options.nnodes == 1:
+        if options.node_rank or options.rdzv_endpoint:
+            raise ConfigError(
+                "nnodes", "--node-rank and --rdzv-endpoint are for several machines: give --nnodes"
+            )
+        return
+    if not 0 <= options.node_rank < options.nnodes:
+        raise ConfigError("node_rank", f"must be from 0 to {options.nnodes - 1}")
+    host, _, port = (options.rdzv_endpoint or "").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(
+            "rdzv_endpoint", "--nnodes above 1 needs --rdzv-endpoint HOST:PORT (machine 0's)"
+        )
 
 
 def wants_jsonl(argv: list[str]) -> bool:

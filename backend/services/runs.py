@@ -12,6 +12,7 @@ from backend.services.training import RunNotActiveError, TrainingManager
 from food_vision.bundle import BundleError, ModelMeta, read_meta
 from food_vision.config import ConfigError, TrainConfig
 from food_vision.datasets.registry import UnknownDatasetError
+from food_vision.launch import check_processes
 from food_vision.runs import RunRecord, RunStatus
 
 
@@ -37,6 +38,7 @@ class RunService:
         Raises ConfigError (with the field), or RunBusyError when a run is active.
         """
         config = config.resolved()
+        check_processes(config.processes)
         try:
             info = await self.datasets.check(config.dataset)
         except UnknownDatasetError as exc:

@@ -17,10 +17,11 @@ from backend.services.comparison import Comparison
 from backend.services.datasets import DatasetInfo
 from backend.services.run_view import RunView
 from backend.web.charts import comparison_charts, run_charts
-from backend.web.train_form import FORM_FIELDS
+from backend.web.train_form import offered_fields
 from food_vision.bundle import ModelMeta
 from food_vision.evaluation import most_confused
 from food_vision.events import EpochEnd, Event, Started
+from food_vision.launch import machine_processes
 from food_vision.models import ARCHITECTURES
 from food_vision.numbers import is_finite_number
 from food_vision.runs import RunRecord
@@ -59,7 +60,7 @@ def _when(timestamp: float | None) -> str:
 templates.env.filters.update(duration=_duration, percent=_percent, number=_number, when=_when)
 templates.env.globals.update(
     architectures=ARCHITECTURES,
-    form_fields=FORM_FIELDS,
+    form_fields=offered_fields(machine_processes()),
     scripts=vendor.page_scripts,
 )
 

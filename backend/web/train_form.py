@@ -58,6 +58,12 @@ FORM_FIELDS: tuple[FormField, ...] = tuple(
 )
 
 
+def offered_fields(machine_processes: int) -> tuple[FormField, ...]:
+    """The fields the page offers: "processes" only where the machine can run more than one
+    training process (several GPUs, or several CPU cores)."""
+    return tuple(f for f in FORM_FIELDS if f.name != "processes" or machine_processes > 1)
+
+
 def default_values() -> dict[str, Any]:
     """What a fresh form shows; an unset pretrained choice shows ticked (weights when any)."""
     values = {field.name: field.default for field in FORM_FIELDS}

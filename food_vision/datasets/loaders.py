@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ctypes
-import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -16,10 +14,11 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from food_vision.datasets.holdout import Sample
+from food_vision.distributed import ALONE, Group
 from food_vision.images import open_image
+from food_vision.process_group import die_with_parent
+from food_vision.runtime import usable_cores
 from food_vision.transforms import eval_transform, train_transform
-
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -69,19 +68,14 @@ class Loaders:
 
 def default_workers() -> int:
     """Leave one core for the training loop itself: workers <= cores - 1, at most 4."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(0, min(4, (cores or 1) - 1))
+    return max(0, min(4, usable_cores() - 1))
 
 
 def _worker_init(_: int) -> None:
     """Workers ignore the stop signals (the trainer stops them) and die with the trainer."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
+    die_with_parent()
     torch.set_num_threads(1)
 
 
@@ -96,8 +90,12 @@ def build_loaders(
     seed: int,
     workers: int | None = None,
     device: torch.device | None = None,
+    group: Group = ALONE,
 ) -> Loaders:
-    """Image loaders; training images are augmented afresh each epoch when ``augment``."""
+    """Image loaders; training images are augmented afresh each epoch when ``augment``.
+
+    In a ``group`` of processes each trains on and validates its share (the test split is
+    the leader's, whole)."""
     workers = default_workers() if workers is None else workers
     plain = eval_transform(image_size, mean, std)
     loader = partial(
@@ -111,9 +109,11 @@ def build_loaders(
     fit = train_transform(image_size, mean, std) if augment else plain
     validation = splits.validation
     images = partial(ImageListDataset, min_side=image_size)
+    train = images(splits.train, fit)
+    checks = images(validation, plain)
     return Loaders(
-        loader(images(splits.train, fit), shuffle=True),
-        loader(images(validation, plain)) if validation else None,
+        loader(train, shuffle=True, sampler=group.train_sampler(train, seed)),
+        loader(checks, sampler=group.eval_sampler(checks)) if validation else None,
         loader(images(splits.test, plain)),
     )
 
@@ -128,6 +128,7 @@ def seeded_loader(
     pin: bool = False,
     persistent: bool = False,
     collate: Callable[[Any], Any] | None = None,
+    sampler: Iterable[int] | None = None,
 ) -> DataLoader[Any]:
     """One loader with its own seeded generator: its shuffles and its workers' random
     augmentations repeat with the seed and draw nothing from torch's global generator, so
@@ -136,7 +137,8 @@ def seeded_loader(
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=shuffle,
+        shuffle=shuffle and sampler is None,  # a sampler (a process's share) has its own order
+        sampler=sampler,
         generator=torch.Generator().manual_seed(seed),
         num_workers=workers,
         persistent_workers=persistent and workers > 0,

@@ -14,6 +14,7 @@ import pytest
 from food_vision.datasets.demo import generate_demo
 from food_vision.runs import RunRecord, read_run
 from tests.utils.server import AppServer
+from tests.utils.trainer import Trainer
 
 # One quiet trainer at a time, and a short grace so cancel tests do not wait long.
 SETTINGS = {
@@ -54,6 +55,15 @@ class Server(AppServer):
         for run in httpx.get(f"{self.url}/api/runs", timeout=10).json():
             if run["status"] in ("queued", "running"):
                 self.wait_status(run["id"], {"completed", "cancelled", "failed"}, timeout)
+
+
+@pytest.fixture
+def trainers() -> Iterator[list[Trainer]]:
+    """Trainer subprocesses a test starts, killed with their groups when it ends."""
+    started: list[Trainer] = []
+    yield started
+    for trainer in started:
+        trainer.kill()
 
 
 @pytest.fixture(scope="module")

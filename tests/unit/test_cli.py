@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import zlib
@@ -186,6 +187,30 @@ TRAIN_ERRORS = [
     pytest.param(["--feature-views", "0"], "feature_views: must be between 1", id="views-0"),
     pytest.param(
         ["--fine-tune-blocks", "2"], "fine_tune_blocks: fine-tuning needs a pretrained", id="ft"
+    ),
+    pytest.param(["--processes", "0"], "processes: must be between 1 and 64", id="processes-0"),
+    pytest.param(
+        ["--processes", str(min(64, (os.cpu_count() or 1) + 1))],
+        "processes: this machine can run at most",
+        id="processes-too-many",
+    ),
+    pytest.param(["--nnodes", "0"], "nnodes: must be 1 or more", id="nnodes-0"),
+    pytest.param(
+        ["--node-rank", "1"], "nnodes: --node-rank and --rdzv-endpoint are for", id="rank-alone"
+    ),
+    pytest.param(
+        ["--processes", "2", "--rdzv-endpoint", "127.0.0.1:29400"],
+        "give --nnodes",
+        id="endpoint-without-nnodes",
+    ),
+    pytest.param(["--nnodes", "2"], "rdzv_endpoint: --nnodes above 1 needs", id="no-endpoint"),
+    pytest.param(
+        ["--nnodes", "2", "--rdzv-endpoint", "127.0.0.1"], "HOST:PORT", id="endpoint-no-port"
+    ),
+    pytest.param(
+        ["--nnodes", "2", "--node-rank", "2", "--rdzv-endpoint", "127.0.0.1:29400"],
+        "node_rank: must be from 0 to 1",
+        id="node-rank-too-high",
     ),
     pytest.param(
         ["--feature-cache=yes"],

@@ -11,8 +11,9 @@ import pytest
 
 from backend.app import create_app
 from backend.web import render
-from backend.web.train_form import default_values, parse_train_form
+from backend.web.train_form import default_values, offered_fields, parse_train_form
 from food_vision.config import TrainConfig
+from food_vision.launch import machine_processes
 from food_vision.settings import Settings
 from food_vision.train_args import build_parser, load_config, parse_command_line
 
@@ -40,8 +41,13 @@ def cli_fields() -> set[str]:
 
 def test_api_form_and_cli_carry_the_same_fields() -> None:
     assert api_fields() == FIELDS
-    assert form_fields() == FIELDS
+    assert form_fields() == {field.name for field in offered_fields(machine_processes())}
     assert cli_fields() == FIELDS
+
+
+def test_the_form_offers_processes_only_where_more_than_one_can_run() -> None:
+    assert {field.name for field in offered_fields(2)} == FIELDS
+    assert {field.name for field in offered_fields(1)} == FIELDS - {"processes"}
 
 
 def test_form_limits_come_from_the_config() -> None:

@@ -124,3 +124,40 @@ def stop_group(
             process.wait(timeout)
     signal_group(process.pid, signal.SIGKILL)
     return process.wait(timeout=10)
+
+
+class Descendants:
+    """Every process started under ``pid`` while it runs, polled on a thread: a launcher's
+    ranks, started in sessions of their own, are out of its group but not out of this list."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.root = psutil.Process(pid)
+        self.seen: dict[int, psutil.Process] = {}
+        self.ranks: dict[int, psutil.Process] = {}  # torchrun's ranks, by their RANK
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._poll, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _poll(self, interval: float) -> None:
+        while not self._done.is_set():
+            with contextlib.suppress(psutil.Error):
+                known = {process.pid for process in self.ranks.values()}
+                for child in self.root.children(recursive=True):
+                    self.seen.setdefault(child.pid, child)
+                    if child.pid not in known:  # its environment may be the launcher's still
+                        self._note_rank(child)
+            time.sleep(interval)
+
+    def _note_rank(self, process: psutil.Process) -> None:
+        """A rank has torchrun's RANK; its data loader workers (which inherit it) are named
+        by torch."""
+        with contextlib.suppress(psutil.Error):
+            rank = process.environ().get("RANK")
+            if rank is not None and not process.name().startswith("pt_data"):
+                self.ranks[int(rank)] = process
+
+    def stop(self) -> list[psutil.Process]:
+        """Stop watching; the processes seen."""
+        self._done.set()
+        self._thread.join(timeout=10)
+        return list(self.seen.values())
