@@ -24,6 +24,7 @@ from backend.web import (
     login,
     pages,
     predict,
+    run_pages,
     ws,
 )
 from backend.web.body_guard import RequestBodyGuard
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ws,
         login,
         dataset_pages,
+        run_pages,
         pages,
     )
     for module in routers:

@@ -157,7 +157,7 @@ def fetch(items: Sequence[VendorFile], tarballs: Path | None = None) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m frontend.vendor",
-        description="Copy the pinned front-end files into frontend/static/vendor/, checked by hash.",
+        description="Copy the pinned front-end files into frontend/static/vendor/, by hash.",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
