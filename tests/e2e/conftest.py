@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from urllib.parse import urlsplit
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from tests.e2e.a11y import audit
 from tests.e2e.server import Server
 from tests.utils.processes import REPO_ROOT
 
@@ -28,18 +30,20 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 EXPECT_TIMEOUT = 30_000  # ms
+NOT_OURS = {"/docs", "/redoc", "about:blank", ""}  # pages whose markup the app does not write
 
 
 @pytest.fixture(scope="session")
 def vendor_files() -> None:
-    """The pinned htmx files, served locally so the page needs no network."""
+    """The pinned front-end files (htmx, the API docs' viewers, axe-core), served locally so
+    the page needs no network."""
     from frontend import vendor
 
     if not all(vendor.is_verified(item) for item in vendor.pinned()):
         try:
             vendor.main()
         except (OSError, subprocess.CalledProcessError, RuntimeError) as exc:
-            pytest.fail(f"cannot fetch the htmx files (run `python -m frontend.vendor`): {exc}")
+            pytest.fail(f"cannot fetch the pinned files (run `python -m frontend.vendor`): {exc}")
     missing = [str(item.local_path) for item in vendor.pinned() if not vendor.is_verified(item)]
     assert not missing, f"vendor files missing or not matching their hashes: {missing}"
 
@@ -104,7 +108,8 @@ def context(browser: Browser, idle_server: Server) -> Iterator[BrowserContext]:
 @pytest.fixture
 def page(context: BrowserContext) -> Iterator[Page]:
     """A tab whose every Content-Security-Policy violation (reported on the console) fails the
-    test: the page must work under the headers the server sends."""
+    test: the page must work under the headers the server sends. The state the test leaves it
+    in must pass the accessibility audit (tests audit the states on their way themselves)."""
     opened = context.new_page()
     violations: list[str] = []
     opened.on(
@@ -115,6 +120,8 @@ def page(context: BrowserContext) -> Iterator[Page]:
     )
     yield opened
     assert not violations, f"the page broke its Content-Security-Policy: {violations}"
+    if not opened.is_closed() and urlsplit(opened.url).path not in NOT_OURS:
+        audit(opened, f"where the test left {opened.url}")
 
 
 @pytest.fixture(scope="session")
