@@ -23,10 +23,21 @@ def dataset_label(info: DatasetInfo) -> str:
         )
     if info.summary is not None:
         return f"{entry.name} · {info.summary.num_train} train / {info.summary.num_test} test"
-    named = NAMED.get(entry.name)
-    if named is not None and named.download_size:
-        return f"{entry.name} · {named.download_size} download"
+    if to_download(info):
+        return f"{entry.name} · download"
     return f"{entry.name} · made on first use, offline"
+
+
+def to_download(info: DatasetInfo) -> str:
+    """The size of what preparing the dataset downloads ("16 MB"), or "" when nothing."""
+    named = NAMED.get(info.entry.name)
+    return named.download_size if named is not None and not info.entry.available else ""
+
+
+def downloads_note(datasets: list[DatasetInfo]) -> str:
+    """Which datasets a run would download first, with their sizes, in a sentence."""
+    sizes = [f"{info.entry.name} ({size})" for info in datasets if (size := to_download(info))]
+    return f"Downloaded when first used: {', '.join(sizes)}." if sizes else ""
 
 
 def architecture_label(arch: Architecture) -> str:
@@ -36,7 +47,7 @@ def architecture_label(arch: Architecture) -> str:
     elif arch.weights == "none":
         weights = "from scratch"
     elif needs_download(arch):
-        weights = f"weights: {arch.weights_mb:.0f} MB download"
+        weights = f"{arch.weights_mb:.0f} MB download"
     else:
         weights = "weights here"
     return f"{arch.short_title} · {weights}"

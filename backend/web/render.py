@@ -67,6 +67,7 @@ templates.env.globals.update(
     form_fields=FORM_FIELDS,
     scripts=vendor.page_scripts,
     dataset_label=choices.dataset_label,
+    downloads_note=choices.downloads_note,
     architecture_label=choices.architecture_label,
     model_name=choices.model_name,
     run_facts=choices.run_facts,
