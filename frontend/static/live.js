@@ -1,6 +1,7 @@
 // The page around its live socket, as a person meets it: a lost connection is shown and the
 // actions wait for it; swaps keep what was chosen and where the focus was; a run opened from
 // the list comes into view; the live run is scrolled to after a start on a narrow screen.
+// Focus moves only when the focused element was replaced: never away from where a person is.
 (function () {
   "use strict";
 
@@ -8,6 +9,7 @@
   var ENDED = /\bstate-(completed|cancelled|failed|interrupted)\b/;
   var kept = {}; // select id -> value chosen before a swap
   var focused = null; // {id, home} of the focused element before a swap
+  var landing = null; // where the focus goes once a form's button has gone with its answer
 
   function byId(id) { return document.getElementById(id); }
 
@@ -58,7 +60,11 @@
     });
     kept = {};
     var active = document.activeElement;
-    if (focused && (!active || active === document.body)) {
+    var lost = !active || active === document.body;
+    if (lost && landing && byId(landing)) {
+      byId(landing).focus({ preventScroll: true });
+      landing = null;
+    } else if (lost && focused) {
       var target = byId(focused.id) || (focused.home && byId(focused.home));
       if (target) target.focus({ preventScroll: true });
     }
@@ -87,6 +93,12 @@
     body.addEventListener("htmx:wsBeforeMessage", remember);
     body.addEventListener("htmx:wsAfterMessage", function () { restore(); dropStaleNotes(); });
     body.addEventListener("htmx:beforeSwap", remember);
+    // A form whose button goes with its answer (Cancel) names where the focus lands instead;
+    // the socket's update may replace the form before the answer comes.
+    body.addEventListener("htmx:beforeRequest", function (event) {
+      var next = event.detail.elt.dataset && event.detail.elt.dataset.focusAfter;
+      if (next) landing = next;
+    });
     body.addEventListener("htmx:afterSettle", function (event) {
       restore();
       var target = event.detail.target;
