@@ -90,7 +90,7 @@ def nice_step(rough: float) -> float:
     the axis reads 0, 0.5, 1.0 and not 0.24, 0.49, 0.73."""
     if rough <= 0 or not math.isfinite(rough):
         return 1.0
-    power = 10 ** math.floor(math.log10(rough))
+    power = 10.0 ** math.floor(math.log10(rough))
     return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough * (1 - 1e-9))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 # An absolute or home-relative path of two parts or more, up to a space, quote or bracket.
-SERVER_PATH = re.compile(r"(?<![\w.:/])~?/[^\s'\"()\[\],;]+/[^\s'\"()\[\],;]*")
+SERVER_PATH = re.compile(r"(?<![\w.:/])~?/[^\s'\"()\[\],;:]+/[^\s'\"()\[\],;:]*")
 PAGE_WORDS = {
     "without --pretrained": "with “Start from ImageNet weights” unticked",
     "--no-pretrained": "“Start from ImageNet weights” unticked",

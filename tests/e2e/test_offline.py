@@ -109,9 +109,7 @@ def test_a_lost_connection_shows_and_the_page_comes_back(page: Page, server: Ser
     assert page.evaluate("window.__notReloaded === true")
 
 
-def test_the_api_docs_work_offline_and_are_linked_from_the_page(
-    page: Page, server: Server
-) -> None:
+def test_the_api_docs_work_offline_and_are_linked_from_the_page(page: Page, server: Server) -> None:
     elsewhere: list[str] = []
 
     def only_this_server(route: Route) -> None:

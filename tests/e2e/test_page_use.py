@@ -20,7 +20,9 @@ from tests.e2e.ui import END_TIMEOUT, drop_files, file_payload, start_run_from_f
 pytestmark = pytest.mark.e2e
 
 TRAIN = {"dataset": "tiny", "architecture": "tinyvgg", "batch_size": 8, "learning_rate": 0.003}
-FACTS = re.compile(r"^(\d+ epochs?|epoch \d+ of \d+) · lr [\d.e-]+( · (test|validation) acc \d+\.\d%)?$")
+FACTS = re.compile(
+    r"^(\d+ epochs?|epoch \d+ of \d+) · lr [\d.e-]+( · (test|validation) acc \d+\.\d%)?$"
+)
 COUNT_SOCKET_MESSAGES = """
 window.__fvSocketMessages = 0;
 document.addEventListener('htmx:wsAfterMessage', () => { window.__fvSocketMessages += 1; });
@@ -116,9 +118,10 @@ def test_a_past_run_opens_in_view_at_its_own_address(
     expect(title).to_be_in_viewport()
     chart = page.locator("#run-detail-loss svg")
     assert chart.bounding_box()["width"] < 700, "the chart is not laid out by the stylesheet"
-    assert page.locator("#run-detail-loss polyline").first.evaluate(
-        "el => getComputedStyle(el).fill"
-    ) == "none", "the chart's lines are filled black: no stylesheet"
+    assert (
+        page.locator("#run-detail-loss polyline").first.evaluate("el => getComputedStyle(el).fill")
+        == "none"
+    ), "the chart's lines are filled black: no stylesheet"
     expect(page.locator("#run-panel")).to_be_visible()
 
 

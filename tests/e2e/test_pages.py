@@ -229,7 +229,7 @@ CUT_OFF_OPTIONS = """() => {
     const room = select.clientWidth - parseFloat(style.paddingLeft) - 24;  // 24 px: the arrow
     for (const option of select.options) {
       const width = canvas.measureText(option.text).width;
-      if (width > room) out.push(`${select.id}: ${option.text} (${Math.round(width)} > ${Math.round(room)} px)`);
+      if (width > room) out.push(`${select.id}: ${option.text} (${Math.round(width)} px)`);
     }
   }
   return out;
