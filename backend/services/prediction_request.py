@@ -1,5 +1,5 @@
 """What a prediction request names, resolved before any image is decoded: the model (the one
-asked for, else the newest usable one), how many classes to answer, and a sample photo."""
+asked for, else the best usable one), how many classes to answer, and a sample photo."""
 
 from __future__ import annotations
 

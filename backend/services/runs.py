@@ -29,12 +29,12 @@ Model = tuple[RunRecord, ModelMeta]
 
 
 def best_model(models: list[Model]) -> RunRecord | None:
-    """The model a person most likely wants: the best test accuracy among completed runs,
-    the newest among equals (``models`` is newest first); a cancelled run's model only when
-    no run completed."""
-    completed = [record for record, _ in models if record.status is RunStatus.COMPLETED]
+    """The model a person most likely wants: the best test accuracy (as the model's own
+    metadata gives it) among completed runs, the newest among equals (``models`` is newest
+    first); a cancelled run's model only when no run completed."""
+    completed = [model for model in models if model[0].status is RunStatus.COMPLETED]
     if completed:
-        return max(completed, key=lambda record: record.metrics.get("test_acc") or 0.0)
+        return max(completed, key=lambda model: model[1].metrics.get("test_acc") or 0.0)[0]
     return models[0][0] if models else None
 
 

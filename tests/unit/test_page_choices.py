@@ -11,7 +11,7 @@ import pytest
 
 from backend.services.datasets import DatasetInfo
 from backend.services.run_view import build_view
-from backend.services.runs import best_model
+from backend.services.runs import Model, best_model
 from backend.web import choices, render
 from backend.web.announcements import announcement
 from backend.web.charts import nice_step
@@ -32,35 +32,31 @@ META = ModelMeta(
 )
 
 
-def record(
-    run_id: str, status: RunStatus = RunStatus.COMPLETED, acc: float | None = None
-) -> RunRecord:
-    metrics = {"test_acc": acc} if acc is not None else {}
+def record(run_id: str, status: RunStatus = RunStatus.COMPLETED) -> RunRecord:
     config = {"dataset": "tiny", "architecture": "tinyvgg", "epochs": 5, "learning_rate": 0.003}
-    return RunRecord(run_id, status, config, metrics=metrics, epoch=2, has_model=True)
+    return RunRecord(run_id, status, config, epoch=2, has_model=True)
+
+
+def model(run_id: str, acc: float, status: RunStatus = RunStatus.COMPLETED) -> Model:
+    return record(run_id, status), dataclasses.replace(META, metrics={"test_acc": acc})
 
 
 def test_the_default_model_is_the_best_finished_one_never_a_cancelled_one() -> None:
     newest_first = [
-        (record("cancelled", RunStatus.CANCELLED, 0.99), META),
-        (record("equal-newer", acc=0.95), META),
-        (record("worse", acc=0.83), META),
-        (record("equal-older", acc=0.95), META),
+        model("cancelled", 0.99, RunStatus.CANCELLED),
+        model("equal-newer", 0.95),
+        model("worse", 0.83),
+        model("equal-older", 0.95),
     ]
     best = best_model(newest_first)
     assert best is not None and best.id == "equal-newer"
-    only_cancelled = [
-        (record("c1", RunStatus.CANCELLED), META),
-        (record("c2", RunStatus.CANCELLED), META),
-    ]
+    only_cancelled = [model("c1", 0.5, RunStatus.CANCELLED), model("c2", 0.9, RunStatus.CANCELLED)]
     assert (best_model(only_cancelled) or record("x")).id == "c1"
     assert best_model([]) is None
 
 
 def test_the_picker_chooses_the_best_model() -> None:
-    html = render.model_picker(
-        [(record("newer-worse", acc=0.5), META), (record("best", acc=0.9), META)]
-    )
+    html = render.model_picker([model("newer-worse", 0.5), model("best", 0.9)])
     assert '<option value="best" selected>' in html
     assert "<label" in html and "Trained model" in html
     assert "<label" not in render.model_picker([])
