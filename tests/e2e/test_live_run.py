@@ -41,6 +41,11 @@ def test_run_goes_live_from_the_form_to_completed(
     install_recorder(page)
     page.add_init_script(ANNOUNCEMENTS)
     page.goto("/")
+    start = page.get_by_role("button", name="Start training")
+    start.focus()
+    assert start.evaluate("el => el.matches(':focus-visible')")
+    ring = start.evaluate("el => getComputedStyle(el).outlineColor")
+    assert contrast(ring, "rgb(255, 255, 255)") >= 3, f"focus ring {ring} is too faint on white"
     run_id = start_run_from_form(page, epochs=3, batch_size=8)
     expect_live_run(page, run_id)
     status = page.locator("#run-status")
@@ -136,10 +141,7 @@ def test_cancel_a_running_run(page: Page, idle_server: Server) -> None:
     assert [r["id"] for r in idle_server.runs() if r["status"] in ACTIVE] == [run_id]
 
     expect(page.locator("#run-history tr.epoch-row")).not_to_have_count(0, timeout=END_TIMEOUT)
-    cancel = page.get_by_role("button", name="Cancel run")
-    cancel.focus()
-    ring = cancel.evaluate("el => getComputedStyle(el).outlineColor")
-    assert contrast(ring, "rgb(255, 255, 255)") >= 3, f"focus ring {ring} is too faint on white"
+    page.get_by_role("button", name="Cancel run").focus()
     page.keyboard.press("Enter")
     expect(status).to_have_text(re.compile(r"^(Cancelling…|Cancelled)$"))
     expect(status).to_have_text("Cancelled", timeout=60_000)
