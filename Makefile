@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench fuzz soak install demo chromium vendor
+.PHONY: run test lint format bench fuzz soak install demo chromium vendor screenshots
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -93,3 +93,9 @@ wheelhouse: $(STAMP)
 	$(PY) -m pip download --only-binary :all: --dest $(or $(WHEELHOUSE),wheelhouse) \
 	  $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) . "setuptools>=68"
 	$(PY) -m frontend.vendor --pack-into $(or $(WHEELHOUSE),wheelhouse)
+
+# The README's screenshots, from the browser test that makes them (desktop and phone width).
+screenshots: install
+	$(PY) -m pytest -q tests/e2e/test_readme_screenshots.py
+	cp test-output/e2e/readme-desktop.png docs/screenshot.png
+	cp test-output/e2e/readme-phone.png docs/screenshot-phone.png

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from backend.services.container import Services
 from backend.web import (
     api_datasets,
+    api_docs,
     api_meta,
     api_runs,
     compare,
@@ -23,6 +24,7 @@ from backend.web import (
     login,
     pages,
     predict,
+    run_pages,
     ws,
 )
 from backend.web.body_guard import RequestBodyGuard
@@ -36,12 +38,6 @@ from frontend.vendor import FRONTEND
 
 log = logging.getLogger("foodvision.server")
 LINGER_UPLOADS = 4  # after an early refusal, up to this many upload limits are read and dropped
-
-
-def docs_paths(app: FastAPI) -> frozenset[str]:
-    """FastAPI's documentation pages, which get their own Content-Security-Policy."""
-    paths = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
-    return frozenset(path for path in paths if path)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -66,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Train image classifiers, watch them learn live, and use them.",
         lifespan=lifespan,
+        docs_url=None,  # served from the pinned local copies by api_docs
+        redoc_url=None,
     )
     # The last added runs first: response headers, the body's time limit and lingering read
     # (so every refusal below reaches the client), the Host check, the token, cross-site.
@@ -78,11 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout=settings.body_timeout_seconds,
         linger_bytes=LINGER_UPLOADS * settings.max_upload_bytes,
     )
-    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs_paths(app))
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=api_docs.DOCS_PATHS)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static")
     routers = (
+        api_docs,
         api_meta,
         api_datasets,
         api_runs,
@@ -92,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ws,
         login,
         dataset_pages,
+        run_pages,
         pages,
     )
     for module in routers:

@@ -1,8 +1,10 @@
 """The pinned front-end libraries: fetched from the npm registry, checked by their SRI hash.
 
 ``python -m frontend.vendor`` copies them into ``frontend/static/vendor/`` (ignored by git) so
-the page works offline; without them the page loads the same files from a CDN with SRI. An
-air-gapped image build takes them from tarballs saved beforehand (``--pack-into``, ``--from``).
+the page and the API docs work offline; without them they load the same files from a CDN with
+SRI. An air-gapped image build takes them from tarballs saved beforehand (``--pack-into``,
+``--from``). Each file says its use: ``page`` (htmx), ``docs`` (Swagger UI and ReDoc for
+``/docs`` and ``/redoc``) or ``tests`` (axe-core, which only the browser tests load).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 FRONTEND = Path(__file__).resolve().parent
 VENDOR_DIR = FRONTEND / "static" / "vendor"
@@ -34,6 +37,7 @@ class VendorFile:
     path: str
     file: str
     integrity: str
+    use: Literal["page", "docs", "tests"] = "page"
 
     @property
     def cdn_url(self) -> str:
@@ -46,7 +50,7 @@ class VendorFile:
 
 def pinned() -> list[VendorFile]:
     data = json.loads((FRONTEND / "vendor.json").read_text(encoding="utf-8"))
-    return [VendorFile(package=name, **spec) for name, spec in data.items()]
+    return [VendorFile(file=name, **spec) for name, spec in data.items()]
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,14 @@ def page_scripts() -> tuple[PageScript, ...]:
             item.integrity,
         )
         for item in pinned()
+        if item.use == "page"
     )
+
+
+def asset_url(file: str) -> str:
+    """Where a page loads the pinned ``file`` from: the local copy, else the CDN."""
+    (item,) = (item for item in pinned() if item.file == file)
+    return f"/static/vendor/{item.file}" if item.local_path.is_file() else item.cdn_url
 
 
 def integrity_of(data: bytes) -> str:
@@ -129,19 +140,24 @@ def install(item: VendorFile, tarball: Path) -> None:
     shutil.move(staged, item.local_path)
 
 
-def fetch(item: VendorFile, tarballs: Path | None = None) -> None:
-    """From the npm registry, or from ``tarballs`` (a folder of saved ones) when offline."""
-    if tarballs is not None:
-        install(item, tarballs / tarball_name(item))
-        return
+def fetch(items: Sequence[VendorFile], tarballs: Path | None = None) -> None:
+    """From the npm registry (each package packed once), or from ``tarballs`` (a folder of
+    saved ones) when offline."""
     with tempfile.TemporaryDirectory() as tmp:
-        install(item, pack(item, Path(tmp)))
+        packed: dict[str, Path] = {}
+        for item in items:
+            name = tarball_name(item)
+            if tarballs is not None:
+                packed[name] = tarballs / name
+            elif name not in packed:
+                packed[name] = pack(item, Path(tmp))
+            install(item, packed[name])
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m frontend.vendor",
-        description="Copy the pinned htmx files into frontend/static/vendor/, checked by hash.",
+        description="Copy the pinned front-end files into frontend/static/vendor/, by hash.",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
@@ -176,9 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _install_all(tarballs: Path | None) -> None:
     if tarballs is not None and not tarballs.is_dir():
         raise VendorError(f"{tarballs} is not a folder")
+    fetch([item for item in pinned() if not is_verified(item)], tarballs)
     for item in pinned():
-        if not is_verified(item):
-            fetch(item, tarballs)
         print(f"{item.package}@{item.version} -> {item.local_path}")
 
 
@@ -186,10 +201,13 @@ def _pack_all(folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
         raise VendorError(f"{folder} is not a folder")
     folder.mkdir(parents=True, exist_ok=True)
+    packed: dict[str, Path] = {}
     for item in pinned():
-        tarball = pack(item, folder)
+        name = tarball_name(item)
+        tarball = packed.get(name) or pack(item, folder)
+        packed[name] = tarball
         read_pinned(item, tarball)
-        print(f"{item.package}@{item.version} -> {tarball}")
+        print(f"{item.package}@{item.version} {item.path} -> {tarball}")
 
 
 if __name__ == "__main__":

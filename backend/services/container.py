@@ -66,7 +66,7 @@ class Services:
         )
         metrics.queue_depth.set_function(lambda: inference.queue_depth)
         datasets = DatasetService(settings.resolved_data_dir)
-        runs = RunService(store, training, datasets)
+        runs = RunService(store, training, datasets, hub)
         exports = ExportService(store, settings.resolved_data_dir)
         evaluations = EvaluationService(store, settings.resolved_data_dir)
         library = DatasetLibrary(settings, store, hub)

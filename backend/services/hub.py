@@ -38,8 +38,13 @@ class DatasetsChanged:
     """A dataset was made, changed or deleted: pages refresh their list of datasets."""
 
 
-# What the server's run hub carries: run updates, and news that the datasets changed.
-ServerMessage = RunUpdate | DatasetsChanged
+@dataclass(frozen=True)
+class RunsChanged:
+    """A run was deleted: pages refresh their list of runs and of models."""
+
+
+# What the server's run hub carries: run updates, and news that the datasets or runs changed.
+ServerMessage = RunUpdate | DatasetsChanged | RunsChanged
 
 
 class Lagged:

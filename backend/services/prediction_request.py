@@ -1,5 +1,5 @@
 """What a prediction request names, resolved before any image is decoded: the model (the one
-asked for, else the newest usable one), how many classes to answer, and a sample photo."""
+asked for, else the best usable one), how many classes to answer, and a sample photo."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from backend.services.inference import ModelNotFoundError
-from backend.services.runs import RunService
+from backend.services.runs import RunService, best_model
 from backend.services.samples import Sample, find_sample
 from food_vision.runs import is_valid_run_id
 
@@ -32,7 +32,7 @@ def parse_top_k(text: str | None) -> int:
 
 
 async def choose_model(runs: RunService, requested: str | None) -> str:
-    """The requested run id, or the newest usable model when none is named.
+    """The requested run id, or the best usable model (see ``best_model``) when none is named.
 
     A malformed id is refused here, before it can reach the run store's paths.
     """
@@ -40,10 +40,10 @@ async def choose_model(runs: RunService, requested: str | None) -> str:
         if not is_valid_run_id(requested):
             raise ModelNotFoundError(f"no trained model {requested[:80]!r}")
         return requested
-    models = await asyncio.to_thread(runs.usable_models)
-    if not models:
+    best = best_model(await asyncio.to_thread(runs.usable_models))
+    if best is None:
         raise ModelNotFoundError("no trained model yet: train one first")
-    return models[0][0].id
+    return best.id
 
 
 async def listed_sample(data_dir: Path, sample_id: str) -> Sample:

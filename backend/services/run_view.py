@@ -65,7 +65,9 @@ class RunView:
 
     @property
     def current_epoch(self) -> int:
-        if self.progress is not None and self.progress.phase != "features":
+        """The epoch in progress while active; once ended, the epochs that finished (so a
+        cancelled run does not count the epoch it stopped in)."""
+        if self.is_active and self.progress is not None and self.progress.phase != "features":
             return self.progress.epoch
         return len(self.epochs)
 

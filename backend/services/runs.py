@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from backend.services.datasets import DatasetService
+from backend.services.downloads import DownloadCheck
+from backend.services.hub import Hub, RunsChanged, ServerMessage
 from backend.services.run_store import RunStore
 from backend.services.run_view import RunView, build_view
 from backend.services.training import RunNotActiveError, TrainingManager
@@ -24,18 +26,39 @@ class RunActiveError(RuntimeError):
         self.run_id = run_id
 
 
+Model = tuple[RunRecord, ModelMeta]
+
+
+def best_model(models: list[Model]) -> RunRecord | None:
+    """The model a person most likely wants: the best test accuracy (as the model's own
+    metadata gives it) among completed runs, the newest among equals (``models`` is newest
+    first); a cancelled run's model only when no run completed."""
+    completed = [model for model in models if model[0].status is RunStatus.COMPLETED]
+    if completed:
+        return max(completed, key=lambda model: model[1].metrics.get("test_acc") or 0.0)[0]
+    return models[0][0] if models else None
+
+
 class RunService:
     def __init__(
-        self, store: RunStore, training: TrainingManager, datasets: DatasetService
+        self,
+        store: RunStore,
+        training: TrainingManager,
+        datasets: DatasetService,
+        hub: Hub[ServerMessage],
+        downloads: DownloadCheck | None = None,
     ) -> None:
         self.store = store
         self.training = training
         self.datasets = datasets
+        self.hub = hub
+        self.downloads = downloads or DownloadCheck()
 
     async def start(self, config: TrainConfig) -> RunRecord:
         """Check everything a person can get wrong, then start; no process for a bad request.
 
-        Raises ConfigError (with the field), or RunBusyError when a run is active.
+        Raises ConfigError (with the field; also for a download this server cannot make), or
+        RunBusyError when a run is active.
         """
         config = config.resolved()
         check_processes(config.processes)
@@ -45,6 +68,7 @@ class RunService:
             raise ConfigError("dataset", str(exc)) from None
         if info.problem:
             raise ConfigError("dataset", info.problem)
+        await self.downloads.refuse_impossible(config, info)
         return await self.training.start(config)
 
     def live(self, record: RunRecord) -> RunRecord:
@@ -80,8 +104,9 @@ class RunService:
         if record.status.is_active:
             raise RunActiveError(record.id)
         await asyncio.to_thread(self.store.delete, record.id)
+        self.hub.publish(RunsChanged())
 
-    def usable_models(self) -> list[tuple[RunRecord, ModelMeta]]:
+    def usable_models(self) -> list[Model]:
         """Runs that finished with weights (completed, or cancelled after an epoch), newest
         first."""
         models = []
@@ -95,3 +120,7 @@ class RunService:
             if self.store.has_model(record.id):
                 models.append((record, meta))
         return models
+
+    def usable_model(self, run_id: str) -> Model | None:
+        """The usable model of run ``run_id``, if it has one."""
+        return next((model for model in self.usable_models() if model[0].id == run_id), None)

@@ -55,7 +55,9 @@ def line_chart(
 ) -> Chart:
     """Scale ``series`` (label, css class, values per epoch) into the plot area."""
     finite = [v for _, _, values in series for v in values if math.isfinite(v)]
-    low, high = y_range or (0.0, max(finite, default=1.0) * 1.1 or 1.0)
+    low, high = y_range or (0.0, max(finite, default=1.0) or 1.0)
+    tick_step = nice_step((high - low) / 4)
+    high = low + tick_step * math.ceil((high - low) / tick_step - 1e-9)
     span_x = max(1, len(epochs) - 1)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
@@ -73,17 +75,29 @@ def line_chart(
         )
         for label, css, values in series
     )
+    count = round((high - low) / tick_step)
     y_ticks = tuple(
-        Tick(y_at(low + (high - low) * k / 4), _label(low + (high - low) * k / 4, percent))
-        for k in range(5)
+        Tick(y_at(low + tick_step * k), _label(low + tick_step * k, percent))
+        for k in range(count + 1)
     )
     step = max(1, math.ceil(len(epochs) / 8))
     x_ticks = tuple(Tick(x_at(i), str(e)) for i, e in enumerate(epochs) if i % step == 0)
     return Chart(chart_id, title, scaled, y_ticks, x_ticks)
 
 
+def nice_step(rough: float) -> float:
+    """The round step (1, 2, 2.5 or 5 times a power of ten) at or above ``rough``, so that
+    the axis reads 0, 0.5, 1.0 and not 0.24, 0.49, 0.73."""
+    if rough <= 0 or not math.isfinite(rough):
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(rough))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough * (1 - 1e-9))
+
+
 def _label(value: float, percent: bool) -> str:
-    return f"{value * 100:.0f}%" if percent else f"{value:.2f}"
+    if percent:
+        return f"{value * 100:.0f}%"
+    return f"{value:.3g}"
 
 
 def run_charts(

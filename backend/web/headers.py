@@ -24,17 +24,9 @@ PAGE_POLICY = {
     "base-uri": "'none'",
     "object-src": "'none'",
 }
-# FastAPI's /docs and /redoc pages load their viewer from a CDN and start it with an inline
-# script; they show no user content, so they alone may run inline code.
-DOCS_SOURCES = "'self' 'unsafe-inline' https://cdn.jsdelivr.net"
-DOCS_POLICY = {
-    **PAGE_POLICY,
-    "script-src": DOCS_SOURCES,
-    "style-src": f"{DOCS_SOURCES} https://fonts.googleapis.com",
-    "font-src": "https://fonts.gstatic.com",
-    "img-src": "'self' data: https:",
-    "worker-src": "blob:",
-}
+# The /docs and /redoc pages start their viewer with an inline script and style it inline;
+# they show no user content, so they alone may run inline code. ReDoc runs a blob: worker.
+DOCS_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js")
 FIXED_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     # same-origin, not no-referrer: with no-referrer a browser sends ``Origin: null`` on form
@@ -50,17 +42,33 @@ def serialise(policy: dict[str, str]) -> str:
     return "; ".join(f"{name} {sources}" for name, sources in policy.items())
 
 
+def _origins(urls: list[str]) -> list[str]:
+    """The other origins among ``urls`` (the CDN, while the local copies are absent)."""
+    return sorted({f"{p.scheme}://{p.netloc}" for p in map(urlsplit, urls) if p.netloc})
+
+
 @functools.cache
 def page_policy() -> str:
     """The page's Content-Security-Policy, allowing the CDN only for the scripts it serves."""
-    origins = sorted(
+    origins = _origins([script.src for script in vendor.page_scripts()])
+    return serialise({**PAGE_POLICY, "script-src": " ".join(["'self'", *origins])})
+
+
+@functools.cache
+def docs_policy() -> str:
+    """The API docs' policy: their pinned viewers (local, else the CDN) and inline start-up."""
+    sources = " ".join(
+        ["'self'", "'unsafe-inline'", *_origins(list(map(vendor.asset_url, DOCS_FILES)))]
+    )
+    return serialise(
         {
-            f"{parts.scheme}://{parts.netloc}"
-            for parts in (urlsplit(script.src) for script in vendor.page_scripts())
-            if parts.netloc
+            **PAGE_POLICY,
+            "script-src": sources,
+            "style-src": sources,
+            "img-src": "'self' data:",
+            "worker-src": "blob:",
         }
     )
-    return serialise({**PAGE_POLICY, "script-src": " ".join(["'self'", *origins])})
 
 
 class SecurityHeadersMiddleware:
@@ -69,7 +77,6 @@ class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, docs_paths: frozenset[str]) -> None:
         self.app = app
         self.docs_paths = docs_paths
-        self.docs_policy = serialise(DOCS_POLICY)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,7 +87,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                policy = self.docs_policy if docs else page_policy()
+                policy = docs_policy() if docs else page_policy()
                 for name, value in {"Content-Security-Policy": policy, **FIXED_HEADERS}.items():
                     headers.setdefault(name, value)
             await send(message)

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from backend.services.container import Services
 from backend.services.hub import DatasetsChanged, Hub, Lagged, RunUpdate, ServerMessage
 from backend.services.run_view import RunView, advance
+from backend.services.runs import Model
+from backend.services.samples import Sample, list_samples
 from backend.web import render
+from backend.web.announcements import announcement
+from food_vision.events import Started
+from food_vision.runs import RunStatus
 
 log = logging.getLogger("foodvision.server")
 
@@ -60,8 +65,11 @@ class PageFeed:
                 view = await self.services.runs.current_view()
                 records = await asyncio.to_thread(self.services.store.list)
                 models = await asyncio.to_thread(self.services.runs.usable_models)
+                found = await asyncio.to_thread(
+                    list_samples, self.services.settings.resolved_data_dir
+                )
                 datasets = render.dataset_choice(await self.services.datasets.list())
-                html = render.snapshot(view, records, models) + datasets
+                html = render.snapshot(view, records, models, found) + datasets
                 self._snapshot = Snapshot(version, view, html)
             return self._snapshot
 
@@ -69,7 +77,7 @@ class PageFeed:
         self, view: RunView | None, item: ServerMessage | Lagged
     ) -> tuple[RunView | None, str]:
         """The view after ``item`` and the fragments it changes (the snapshot when the feed
-        lagged or another run took over the panel)."""
+        lagged, runs were deleted or another run took over the panel)."""
         if isinstance(item, DatasetsChanged):
             return view, render.dataset_choice(await self.services.datasets.list())
         if not isinstance(item, RunUpdate) or view is None or item.record.id != view.id:
@@ -82,7 +90,24 @@ class PageFeed:
             html += render.run_history(view, oob=True)
         if item.event is None or ended:
             html += render.runs_list(await asyncio.to_thread(self.services.store.list), oob=True)
+        if isinstance(item.event, Started) or ended:  # its dataset is prepared by now
+            html += render.dataset_choice(await self.services.datasets.list())
         if ended:
-            models = await asyncio.to_thread(self.services.runs.usable_models)
+            models, found = await self._models_and_samples()
             html += render.model_picker(models, oob=True)
+            html += render.samples(found, has_models=bool(models), oob=True)
+            _log_failure(item)
+        if text := announcement(view, item.event):
+            html += render.announcement(text)
         return view, html
+
+    async def _models_and_samples(self) -> tuple[list[Model], list[Sample]]:
+        models = await asyncio.to_thread(self.services.runs.usable_models)
+        found = await asyncio.to_thread(list_samples, self.services.settings.resolved_data_dir)
+        return models, found
+
+
+def _log_failure(update: RunUpdate) -> None:
+    """The whole error, server paths included, for the server's log; pages show it without."""
+    if update.record.status is RunStatus.FAILED:
+        log.warning("run %s failed: %s", update.record.id, update.record.error)

@@ -29,54 +29,71 @@ def is_htmx(request: Request) -> bool:
 async def page_context(services: Services, dataset: str | None = None) -> dict[str, Any]:
     view = await services.runs.current_view()
     records = await asyncio.to_thread(services.store.list)
+    models = await asyncio.to_thread(services.runs.usable_models)
+    found = await asyncio.to_thread(list_samples, services.settings.resolved_data_dir)
     return {
         "datasets_panel_html": await panel_html(services, dataset),
         "panel_html": render.run_panel(view),
         "history_html": render.run_history(view),
         "runs_html": render.runs_list(records),
         "datasets": await services.datasets.list(),
-        "models": await asyncio.to_thread(services.runs.usable_models),
-        "samples": await asyncio.to_thread(list_samples, services.settings.resolved_data_dir),
+        "model_picker_html": render.model_picker(models),
+        "samples_html": render.samples(found, has_models=bool(models)),
     }
+
+
+async def full_page(
+    request: Request, services: Services, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """The whole page; ``context`` fills or overrides its parts (form values, an open run)."""
+    parts = await page_context(services, request.query_params.get("dataset"))
+    parts.update(values=default_values(), errors={}, detail_html="")
+    return render.templates.TemplateResponse(
+        request, "index.html", {**parts, **context}, status_code
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request, services: ServicesDep) -> HTMLResponse:
-    context = await page_context(services, request.query_params.get("dataset"))
-    return render.templates.TemplateResponse(
-        request, "index.html", {**context, "values": default_values(), "errors": {}}
-    )
+    return await full_page(request, services)
 
 
 @router.post("/runs", response_class=HTMLResponse)
 async def submit_run(request: Request, services: ServicesDep) -> Response:
     form = await request.form()
     values = submitted_values(form)
-    record, errors = await start_from_form(services, form)
+    record, errors, busy_run = await start_from_form(services, form)
     if not is_htmx(request):
         if not errors:
             return RedirectResponse("/", status_code=303)
-        context = {**await page_context(services), "values": values, "errors": errors}
-        return render.templates.TemplateResponse(request, "index.html", context, 422)
-    message = f"Run {record.id} started." if record is not None else None
-    datasets = await services.datasets.list()
+        return await full_page(request, services, 422, values=values, errors=errors)
     html = render.render(
-        "train_form", values=values, errors=errors, message=message, datasets=datasets
+        "train_form",
+        values=values,
+        errors=errors,
+        message=f"Run {record.id} started." if record is not None else None,
+        started_run=record.id if record is not None else None,
+        busy_run=busy_run,
+        datasets=await services.datasets.list(),
     )
     return HTMLResponse(html)
 
 
-async def start_from_form(services: Services, form: Any) -> tuple[RunRecord | None, dict[str, str]]:
-    """The started run, or the message for each field (or the whole form) that stopped it."""
+async def start_from_form(
+    services: Services, form: Any
+) -> tuple[RunRecord | None, dict[str, str], str | None]:
+    """The started run, or the message for each field (or the whole form) that stopped it,
+    and the active run that did, if one did."""
     config, errors = parse_train_form(form)
     if config is None:
-        return None, errors
+        return None, errors, None
     try:
-        return await services.runs.start(config), {}
+        return await services.runs.start(config), {}, None
     except ConfigError as exc:
-        return None, {exc.field: exc.message}
+        return None, {exc.field: exc.message}, None
     except RunBusyError as exc:
-        return None, {"form": f"Run {exc.run_id} is still active: cancel it or wait until it ends."}
+        message = f"Run {exc.run_id} is still active: cancel it or wait until it ends."
+        return None, {"form": message}, exc.run_id
 
 
 @router.post("/runs/{run_id}/cancel", response_class=HTMLResponse)
@@ -87,17 +104,3 @@ async def cancel_from_page(request: Request, run: RunDep, services: ServicesDep)
         return RedirectResponse("/", status_code=303)
     live = services.runs.live(services.store.get(run.id))
     return HTMLResponse(render.run_panel(await services.runs.view(live)))
-
-
-@router.get("/runs/{run_id}", response_class=HTMLResponse)
-async def run_detail(run: RunDep, services: ServicesDep) -> HTMLResponse:
-    view = await services.runs.view(run)
-    check = await services.exports.verification(run)
-    found = await services.evaluations.find(run)
-    can_evaluate = run.has_model and not run.status.is_active
-    evaluation = render.evaluation(run.id, found, can_evaluate=can_evaluate)
-    return HTMLResponse(
-        render.run_history(
-            view, region="run-detail", export_check=check, evaluation_html=evaluation
-        )
-    )

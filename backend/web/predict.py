@@ -13,6 +13,7 @@ from backend.services.inference import PredictionResult
 from backend.services.prediction_request import choose_model, listed_sample, parse_top_k
 from backend.services.uploads import NotAnImage, check_size
 from backend.web import render
+from backend.web.choices import model_name
 from backend.web.deps import ServicesDep
 from backend.web.errors import HANDLED, status_for
 from backend.web.predict_docs import PREDICT_BODY, PREDICT_ERRORS
@@ -82,13 +83,16 @@ async def predict_api(request: Request, services: ServicesDep) -> JSONResponse:
 
 @router.post("/predict", include_in_schema=False)
 async def predict_page(request: Request, services: ServicesDep) -> HTMLResponse:
-    """The drop zone's request: the result partial, or the error in plain words (status 200
-    so that htmx swaps it in)."""
+    """The drop zone's request: the result partial naming the model as the picker does, or
+    the error in plain words (status 200 so that htmx swaps it in)."""
     try:
         result = await predict_from_form(request, services)
     except HANDLED as exc:
         return HTMLResponse(render.render("prediction_result", result=None, error=str(exc)))
-    return HTMLResponse(render.render("prediction_result", result=result, error=None))
+    model = await asyncio.to_thread(services.runs.usable_model, result.model)
+    label = model_name(*model) if model is not None else f"run {result.model}"
+    html = render.render("prediction_result", result=result, error=None, model_label=label)
+    return HTMLResponse(html)
 
 
 @router.get("/samples/{dataset}/{path:path}", include_in_schema=False)

@@ -11,14 +11,17 @@ import math
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from backend.services.comparison import Comparison
 from backend.services.datasets import DatasetInfo
 from backend.services.run_view import RunView
+from backend.services.runs import Model, best_model
+from backend.services.samples import Sample
+from backend.web import choices
 from backend.web.charts import comparison_charts, run_charts
+from backend.web.public_text import public_text
 from backend.web.train_form import offered_fields
-from food_vision.bundle import ModelMeta
 from food_vision.evaluation import most_confused
 from food_vision.events import EpochEnd, Event, Started
 from food_vision.launch import machine_processes
@@ -57,11 +60,18 @@ def _when(timestamp: float | None) -> str:
     return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
-templates.env.filters.update(duration=_duration, percent=_percent, number=_number, when=_when)
+templates.env.filters.update(
+    duration=_duration, percent=_percent, number=_number, when=_when, public_text=public_text
+)
 templates.env.globals.update(
     architectures=ARCHITECTURES,
     form_fields=offered_fields(machine_processes()),
     scripts=vendor.page_scripts,
+    dataset_label=choices.dataset_label,
+    downloads_note=choices.downloads_note,
+    architecture_label=choices.architecture_label,
+    model_name=choices.model_name,
+    run_facts=choices.run_facts,
 )
 
 
@@ -134,8 +144,19 @@ def runs_list(records: list[RunRecord], *, oob: bool = False) -> str:
     return render("runs_list", runs=records, oob=oob)
 
 
-def model_picker(models: list[tuple[RunRecord, ModelMeta]], *, oob: bool = False) -> str:
-    return render("model_picker", models=models, oob=oob)
+def model_picker(models: list[Model], *, oob: bool = False) -> str:
+    """The trained models, the best one chosen (the page keeps a person's own choice)."""
+    best = best_model(models)
+    return render("model_picker", models=models, default_id=best and best.id, oob=oob)
+
+
+def samples(found: list[Sample], *, has_models: bool, oob: bool = False) -> str:
+    return render("samples", samples=found, has_models=has_models, oob=oob)
+
+
+def announcement(text: str) -> str:
+    """``text`` into the page's one live region for screen readers (kept, its content swapped)."""
+    return f'<p id="announcer" hx-swap-oob="innerHTML">{escape(text)}</p>'
 
 
 def dataset_choice(datasets: list[DatasetInfo]) -> str:
@@ -144,7 +165,10 @@ def dataset_choice(datasets: list[DatasetInfo]) -> str:
 
 
 def snapshot(
-    view: RunView | None, records: list[RunRecord], models: list[tuple[RunRecord, ModelMeta]]
+    view: RunView | None,
+    records: list[RunRecord],
+    models: list[Model],
+    found: list[Sample],
 ) -> str:
     """Everything live on the page, for a (re)connecting socket."""
     return (
@@ -152,6 +176,7 @@ def snapshot(
         + run_history(view, oob=True)
         + runs_list(records, oob=True)
         + model_picker(models, oob=True)
+        + samples(found, has_models=bool(models), oob=True)
     )
 
 

@@ -30,6 +30,16 @@ class NamedDataset:
     title: str
     kind: Kind
     url: str = ""
+    download_size: str = ""  # what preparing it downloads, in words ("16 MB")
+
+    @property
+    def download_url(self) -> str:
+        """Where it downloads from: ``url``, or its copy under ``FOODVISION_DATASETS_MIRROR``
+        (a folder holding the same archive names) when one is set."""
+        mirror = os.environ.get("FOODVISION_DATASETS_MIRROR")
+        if mirror and self.url.startswith(COURSE_DATA):
+            return mirror.rstrip("/") + "/" + self.url[len(COURSE_DATA) :]
+        return self.url
 
 
 NAMED: dict[str, NamedDataset] = {
@@ -43,14 +53,22 @@ NAMED: dict[str, NamedDataset] = {
             "Pizza / steak / sushi photos, 10% of Food-101 (download, 16 MB)",
             "archive",
             COURSE_DATA + "pizza_steak_sushi.zip",
+            "16 MB",
         ),
         NamedDataset(
             "pizza_steak_sushi_20",
             "Pizza / steak / sushi photos, 20% of Food-101 (download, 30 MB)",
             "archive",
             COURSE_DATA + "pizza_steak_sushi_20_percent.zip",
+            "30 MB",
         ),
-        NamedDataset("food101", "Food-101, 101 classes (download, 5 GB)", "torchvision"),
+        NamedDataset(
+            "food101",
+            "Food-101, 101 classes (download, 5 GB)",
+            "torchvision",
+            "http://data.vision.ee.ethz.ch/cvl/food-101.tar.gz",
+            "5 GB",
+        ),
     )
 }
 
@@ -121,7 +139,7 @@ def resolve_dataset(
     if named.kind == "generated":
         return generate_demo(root)
     if named.kind == "archive":
-        return fetch_archive_dataset(named.name, named.url, data_dir, progress=progress)
+        return fetch_archive_dataset(named.name, named.download_url, data_dir, progress=progress)
     return prepare_food101(data_dir, progress=progress)
 
 

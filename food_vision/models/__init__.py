@@ -31,6 +31,13 @@ class Architecture:
     weights: Weights
     builder: str
     blocks: int = 0  # backbone units a fine-tuning run can unfreeze (see models.stages)
+    weights_file: str = ""  # the downloaded weights' file name in the torch cache
+    weights_mb: float = 0.0  # and their download size
+
+    @property
+    def short_title(self) -> str:
+        """The title without its parenthesis: what fits a phone's dropdown."""
+        return self.title.split(" (", 1)[0]
 
     @property
     def has_pretrained(self) -> bool:
@@ -92,6 +99,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             "download",
             "food_vision.models.torchvision_models:mobilenet_v3_small",
             blocks=13,
+            weights_file="mobilenet_v3_small-047dcff4.pth",
+            weights_mb=9.8,
         ),
         Architecture(
             "efficientnet_b0",
@@ -102,6 +111,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             "download",
             "food_vision.models.torchvision_models:efficientnet_b0",
             blocks=9,
+            weights_file="efficientnet_b0_rwightman-7f5810bc.pth",
+            weights_mb=20.5,
         ),
         Architecture(
             "efficientnet_b2",
@@ -112,6 +123,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             "download",
             "food_vision.models.torchvision_models:efficientnet_b2",
             blocks=9,
+            weights_file="efficientnet_b2_rwightman-c35c1473.pth",
+            weights_mb=35.2,
         ),
     )
 }

@@ -9,7 +9,6 @@ keep their own copy.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,24 +19,13 @@ from torch import nn
 
 from food_vision.datasets.download import DownloadError, download_file
 from food_vision.models.freeze import freeze_except
+from food_vision.models.weights_cache import checkpoint_dir, weights_url
 
-OFFICIAL_BASE = "https://download.pytorch.org/models/"
 WEIGHTS_TIMEOUT_SECONDS = 20.0
 
 
 class PretrainedWeightsError(RuntimeError):
     """The pretrained weights are neither cached nor downloadable."""
-
-
-def checkpoint_dir() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints"
-
-
-def weights_url(official_url: str) -> str:
-    mirror = os.environ.get("FOODVISION_WEIGHTS_MIRROR")
-    if mirror and official_url.startswith(OFFICIAL_BASE):
-        return mirror.rstrip("/") + "/" + official_url[len(OFFICIAL_BASE) :]
-    return official_url
 
 
 def fetch_state_dict(weights: tvm.WeightsEnum) -> dict[str, torch.Tensor]:

@@ -10,7 +10,6 @@
   var BATCH_BYTES = 24 * 1024 * 1024;
   var RETRIES = 3;
   var upload = null; // the upload in progress
-  var keptDataset = null; // the training form's choice while its list is swapped
 
   function byId(id) { return document.getElementById(id); }
 
@@ -216,18 +215,6 @@
       upload.attempt = 0;
       upload.sending = true;
       sendNext();
-    });
-    // The training form's dataset list is replaced when datasets change: keep the choice.
-    document.body.addEventListener("htmx:oobBeforeSwap", function (event) {
-      if (event.detail.target && event.detail.target.id === "f-dataset") keptDataset = event.detail.target.value;
-    });
-    document.body.addEventListener("htmx:wsAfterMessage", function () {
-      var select = byId("f-dataset");
-      if (!select || keptDataset === null) return;
-      if (Array.prototype.some.call(select.options, function (o) { return o.value === keptDataset; })) {
-        select.value = keptDataset;
-      }
-      keptDataset = null;
     });
   }
 

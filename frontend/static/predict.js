@@ -1,4 +1,6 @@
 // The drop zone: drag and drop, click to choose, or paste a photo. Everything else is htmx.
+// While a prediction is on its way the previous bars go at once and "Predicting…" shows; the
+// photo's preview appears only once the server has decoded it (never for a file it refused).
 (function () {
   "use strict";
 
@@ -17,12 +19,16 @@
       var files = new DataTransfer();
       files.items.add(file);
       input.files = files.files;
-      if (preview && file.type && file.type.indexOf("image/") === 0) {
-        if (preview.src) URL.revokeObjectURL(preview.src);
+      if (preview) {
+        if (preview.src.indexOf("blob:") === 0) URL.revokeObjectURL(preview.src);
         preview.src = URL.createObjectURL(file);
-        preview.hidden = false;
       }
       htmx.trigger(form, "submit");
+    }
+
+    function isPrediction(event) {
+      var target = event.detail.target;
+      return target && target.id === "prediction-result";
     }
 
     input.addEventListener("change", function () { send(input.files[0]); });
@@ -48,7 +54,16 @@
     });
     document.body.addEventListener("click", function (event) {
       var sample = event.target.closest && event.target.closest("button.sample");
-      if (sample && preview) { preview.src = sample.dataset.preview; preview.hidden = false; }
+      if (sample && preview) preview.src = sample.dataset.preview;
+    });
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      if (!isPrediction(event)) return;
+      event.detail.target.innerHTML = "";
+      if (preview) preview.hidden = true;
+    });
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      if (!isPrediction(event) || !preview) return;
+      preview.hidden = !(preview.getAttribute("src") && event.detail.target.querySelector(".bars"));
     });
   }
 

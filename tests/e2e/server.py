@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,11 +45,13 @@ class Server(AppServer):
 
     def wait_idle(self, timeout: float = RUN_END_TIMEOUT) -> list[dict[str, Any]]:
         """Poll the API until no run is queued or running; the runs then."""
+        self.wait_for(lambda: not any(run["status"] in ACTIVE for run in self.runs()), timeout)
+        return self.runs()
+
+    def wait_for(self, done: Callable[[], bool], timeout: float = RUN_END_TIMEOUT) -> None:
+        """Poll ``done`` (which asks the API) until it holds."""
         deadline = time.monotonic() + timeout
-        while True:
-            runs = self.runs()
-            if not any(run["status"] in ACTIVE for run in runs):
-                return runs
+        while not done():
             if time.monotonic() > deadline:
-                raise AssertionError(f"a run is still active after {timeout}s: {runs}")
+                raise AssertionError(f"still not so after {timeout}s; runs: {self.runs()}")
             time.sleep(0.25)

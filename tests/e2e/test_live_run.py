@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.e2e.a11y import audit, contrast
 from tests.e2e.server import ACTIVE, Server
 from tests.e2e.ui import (
     END_TIMEOUT,
@@ -23,11 +24,28 @@ pytestmark = pytest.mark.e2e
 NO_EARLY_STOP = {"Patience": "0"}  # every epoch asked for runs
 
 
+# Every text the screen readers' live region is given, in order.
+ANNOUNCEMENTS = """
+window.__fvSaid = [];
+document.addEventListener('DOMContentLoaded', () => {
+  const region = document.getElementById('announcer');
+  new MutationObserver(() => window.__fvSaid.push(region.textContent.trim()))
+    .observe(region, {childList: true, characterData: true, subtree: true});
+});
+"""
+
+
 def test_run_goes_live_from_the_form_to_completed(
     page: Page, idle_server: Server, screenshots: Path
 ) -> None:
     install_recorder(page)
+    page.add_init_script(ANNOUNCEMENTS)
     page.goto("/")
+    start = page.get_by_role("button", name="Start training")
+    start.focus()
+    assert start.evaluate("el => el.matches(':focus-visible')")
+    ring = start.evaluate("el => getComputedStyle(el).outlineColor")
+    assert contrast(ring, "rgb(255, 255, 255)") >= 3, f"focus ring {ring} is too faint on white"
     run_id = start_run_from_form(page, epochs=3, batch_size=8)
     expect_live_run(page, run_id)
     status = page.locator("#run-status")
@@ -56,6 +74,14 @@ def test_run_goes_live_from_the_form_to_completed(
         expect(page.locator(chart)).to_be_visible()
     expect(page.locator("#cancel-button")).to_have_count(0)
     expect(page.locator(f'#runs-list a[href="/runs/{run_id}"] .badge')).to_have_text("completed")
+    expect(page.locator("#announcer")).to_contain_text("Run completed: test accuracy")
+    said = page.evaluate("window.__fvSaid")
+    epochs_said = [text for text in said if text.startswith("Epoch")]
+    assert len(epochs_said) == 3, said  # one short sentence per epoch, not every step
+    assert re.fullmatch(r"Epoch 1 of 3 done: validation accuracy \d+%\.", epochs_said[0]), said
+    assert said[0].startswith("Run started: tinyvgg on tiny, 3 epochs"), said
+    expect(page.locator("#run-panel")).not_to_have_attribute("aria-live", re.compile(".+"))
+    audit(page, "a finished run")
 
     page.screenshot(path=screenshots / "finished-run.png", full_page=True)
 
@@ -114,15 +140,26 @@ def test_cancel_a_running_run(page: Page, idle_server: Server) -> None:
     expect(page.locator("#train-form [role=alert]")).to_contain_text(run_id)
     assert [r["id"] for r in idle_server.runs() if r["status"] in ACTIVE] == [run_id]
 
-    page.get_by_role("button", name="Cancel run").click()
+    expect(page.locator("#run-history tr.epoch-row")).not_to_have_count(0, timeout=END_TIMEOUT)
+    page.get_by_role("button", name="Cancel run").focus()
+    page.keyboard.press("Enter")
     expect(status).to_have_text(re.compile(r"^(Cancelling…|Cancelled)$"))
     expect(status).to_have_text("Cancelled", timeout=60_000)
+    expect(status).to_be_focused()  # not thrown back to the top of the page
     expect(page.locator("#cancel-button")).to_have_count(0)
     expect(page.locator(f'#runs-list a[href="/runs/{run_id}"] .badge')).to_have_text("cancelled")
 
     (run,) = [r for r in idle_server.runs() if r["id"] == run_id]
     assert run["status"] == "cancelled"
     assert run["epoch"] < 50
+    # The panel counts the epochs that finished, as the picker names the one it kept.
+    finished = page.locator("#run-history tr.epoch-row").count()
+    expect(page.locator("#run-epoch")).to_have_text(f"{finished}/50")
+    kept = page.locator(f'#model-select option[value="{run_id}"]')
+    expect(kept).to_contain_text("cancelled, kept epoch")
+    kept_epoch = int(re.findall(r"kept epoch (\d+)", kept.inner_text())[0])
+    assert 1 <= kept_epoch <= finished, (kept_epoch, finished)
+    audit(page, "a cancelled run")
 
 
 def test_a_frozen_backbone_shows_its_feature_pass_then_trains_its_head(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,8 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.e2e.a11y import audit
 from tests.e2e.server import Server
-from tests.e2e.ui import epoch_rows
+from tests.e2e.ui import END_TIMEOUT, epoch_rows, start_run_from_form
 
 pytestmark = pytest.mark.e2e
 
@@ -51,32 +53,38 @@ def past_runs(server: Server) -> list[str]:
     return ids
 
 
-@pytest.mark.parametrize(
-    ("label", "value", "message"),
-    [
-        ("Epochs", "0", "must be between 1 and 500"),
-        ("Learning rate", "abc", "Enter a number."),
-    ],
-)
-def test_invalid_field_is_explained_inline_and_starts_nothing(
-    page: Page, idle_server: Server, label: str, value: str, message: str
+WRONG = {  # label: (what is typed, what the page says)
+    "Epochs": ("0", "must be between 1 and 500"),
+    "Learning rate": ("fast", "Enter a number."),
+    "Batch size": ("0", "must be between 1 and 1024"),
+}
+
+
+def test_every_invalid_field_is_explained_at_once_and_starts_nothing(
+    page: Page, idle_server: Server
 ) -> None:
     before = idle_server.runs()
     page.goto("/")
     form = page.locator("#train-form")
     form.get_by_label("Dataset", exact=True).select_option("tiny")
     form.get_by_label("Model", exact=True).select_option("tinyvgg")
-    field = form.get_by_label(label, exact=True)
-    field.fill(value)
+    for label, (value, _) in WRONG.items():
+        form.get_by_label(label, exact=True).fill(value)
     form.get_by_role("button", name="Start training").click()
 
-    error = page.locator("#train-form .field-error")
-    expect(error).to_have_count(1)
-    expect(error).to_have_text(message)
-    expect(error).to_be_visible()
-    expect(field).to_have_attribute("aria-invalid", "true")
-    expect(field).to_have_value(value)  # what the person typed is kept
+    expect(page.locator("#train-form .field-error")).to_have_count(len(WRONG))
+    expect(page.locator("#form-errors")).to_have_text(
+        f"{len(WRONG)} fields need a change: {', '.join(WRONG)}."
+    )
+    for label, (value, message) in WRONG.items():
+        field = form.get_by_label(label, exact=True)
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(field).to_have_value(value)  # what the person typed is kept
+        described = field.get_attribute("aria-describedby")
+        expect(page.locator(f"#{described}")).to_have_text(message)  # tied to its field
+        expect(page.locator(f"#{described}")).to_be_visible()
     expect(page.locator("#train-form .notice")).to_have_count(0)
+    audit(page, "form errors")
     # The response has been swapped in, so the request is over: nothing may have started.
     assert idle_server.runs() == before
     assert page.url.rstrip("/") == idle_server.url
@@ -90,13 +98,15 @@ def test_clicking_a_past_run_shows_its_history(
     for run_id, epochs in zip(past_runs, PAST_EPOCHS, strict=True):
         page.locator(f'#runs-list a[href="/runs/{run_id}"]').click()
         expect(detail.locator("h3")).to_contain_text(run_id)
-        expect(detail).to_have_attribute("aria-live", "polite")  # still announced once swapped
-        expect(detail.locator(".badge")).to_have_text("Completed")
+        expect(detail.locator("h3")).to_be_focused()  # announced: the focus moved to it
+        expect(detail.locator("h3 .badge")).to_have_text("Completed")
         expect(epoch_rows(page, "run-detail")).to_have_count(epochs)
         for chart in ("#run-detail-loss", "#run-detail-acc"):
             expect(page.locator(chart)).to_be_visible()
             expect(page.locator(f"{chart} svg circle")).to_have_count(2 * epochs)
-    assert page.url.rstrip("/") == idle_server.url  # swapped in place, no navigation
+            labels = page.locator(f"{chart} .tick.y").all_text_contents()
+            assert_round([float(label.rstrip("%")) for label in labels])
+        assert page.url == f"{idle_server.url}/runs/{run_id}"  # swapped in, at its address
     # The live panel still shows the newest run.
     expect(page.locator("#run-panel .run-id")).to_have_text(past_runs[-1])
     expect(epoch_rows(page)).to_have_count(PAST_EPOCHS[-1])
@@ -160,6 +170,14 @@ def test_the_confusion_grid_opens_the_photos_of_a_cell(
     evaluation.screenshot(path=screenshots / "confusion-grid.png")
 
 
+def assert_round(ticks: list[float]) -> None:
+    """Axis ticks at a round step (1, 2, 2.5 or 5 times a power of ten) from zero."""
+    step = ticks[1] - ticks[0]
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    assert any(math.isclose(mantissa, m) for m in (1, 2, 2.5, 5)), ticks
+    assert all(math.isclose(t, ticks[0] + i * step, abs_tol=1e-9) for i, t in enumerate(ticks))
+
+
 @pytest.fixture
 def phone(browser: Browser, idle_server: Server) -> Iterator[BrowserContext]:
     ctx = browser.new_context(
@@ -200,3 +218,38 @@ def test_phone_screen_has_no_horizontal_scroll(
     spilling = page.evaluate(SPILLING_OUT_OF_CARDS)
     assert spilling == [], f"elements spill out of their card: {spilling}"
     page.screenshot(path=screenshots / "phone.png", full_page=True)
+
+
+# Options whose text is wider than their dropdown's box, as "select#id: text".
+CUT_OFF_OPTIONS = """() => {
+  const canvas = document.createElement('canvas').getContext('2d');
+  const out = [];
+  for (const select of document.querySelectorAll('main select')) {
+    const style = getComputedStyle(select);
+    canvas.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - 24;  // 24 px: the arrow
+    for (const option of select.options) {
+      const width = canvas.measureText(option.text).width;
+      if (width > room) out.push(`${select.id}: ${option.text} (${Math.round(width)} px)`);
+    }
+  }
+  return out;
+}"""
+
+
+def test_a_phone_gets_touch_wording_readable_choices_and_the_run_in_view(
+    phone: BrowserContext, idle_server: Server, past_runs: list[str]
+) -> None:
+    page = phone.new_page()
+    page.goto("/")
+    expect(page.locator("#drop-zone")).to_contain_text("Tap to choose a food photo")
+    expect(page.get_by_text("Ctrl+V")).to_be_hidden()
+    expect(page.locator("#model-select option")).not_to_have_count(0)
+    assert page.evaluate(CUT_OFF_OPTIONS) == []
+    audit(page, "a phone")
+
+    run_id = start_run_from_form(page, epochs=1)
+    panel = page.locator("#run-panel")
+    expect(panel.locator(".run-id")).to_have_text(run_id)
+    expect(panel).to_be_in_viewport()  # not left below the form
+    expect(page.locator("#run-status")).to_have_text("Completed", timeout=END_TIMEOUT)

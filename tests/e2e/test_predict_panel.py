@@ -141,6 +141,8 @@ def test_model_picker_fills_over_the_socket_when_the_first_run_ends(
     page.wait_for_function("window.__fvSocketMessages > 0")
     expect(page.locator("#no-models")).to_be_visible()
     expect(page.locator("#model-select")).to_have_count(0)
+    expect(page.locator("#model-picker label")).to_have_count(0)  # no label without a control
+    expect(page.locator("button.sample")).to_have_count(0)  # nothing to try them on yet
     assert not any('id="model-select"' in frame for frame in frames), frames
     page.evaluate("window.__notReloaded = true")
 
@@ -151,6 +153,7 @@ def test_model_picker_fills_over_the_socket_when_the_first_run_ends(
     expect(select).to_have_value(model.run_id)
     expect(select.locator("option").first).to_contain_text("tinyvgg · tiny")
     expect(page.locator("#no-models")).to_have_count(0)
+    expect(page.locator("button.sample").first).to_be_visible()  # the samples came live too
     assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
     assert any('id="model-select"' in frame for frame in frames), "not pushed over the socket"
 

@@ -188,7 +188,7 @@ def test_a_model_without_metrics_still_renders_everywhere(client, home):
     assert bare in client.get("/").text
     with client.websocket_connect(f"{LOCAL_WS}/ws") as ws:
         snapshot = ws.receive_text()
-    assert f'value="{bare}"' in snapshot and "test acc \u2013" in snapshot
+    assert f'value="{bare}"' in snapshot and "tinyvgg · demo · no test score" in snapshot
 
 
 def test_a_burst_beyond_capacity_gets_503_with_retry_after(tmp_path):

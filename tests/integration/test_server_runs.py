@@ -80,9 +80,11 @@ def test_page_socket_sends_snapshot_then_fragments(server):
     host = f"127.0.0.1:{server.port}"
     with connect(f"{server.ws_url}/ws", origin=f"http://{host}", open_timeout=10) as ws:
         snapshot = ws.recv(timeout=10)
-        for region in ('id="run-panel"', 'id="run-history"', 'id="runs-list"', 'id="model-picker"'):
-            assert region in snapshot
-        assert snapshot.count('hx-swap-oob="true"') == 4
+        regions = ("run-panel", "run-history", "runs-list", "model-picker", "samples")
+        for region in regions:
+            assert f'id="{region}"' in snapshot
+        assert 'id="downloads-note"' in snapshot  # beside the dataset options
+        assert snapshot.count('hx-swap-oob="true"') == len(regions) + 1
         run = start(server, epochs=2)
         seen, states = "", []
         deadline = time.monotonic() + 120

@@ -1,4 +1,4 @@
-"""What a prediction request names: top-k, the model (named or newest), a sample photo."""
+"""What a prediction request names: top-k, the model (named, or the best), a sample photo."""
 
 from __future__ import annotations
 
@@ -48,13 +48,14 @@ async def test_no_model_yet_says_so(services):
         await choose_model(services.runs, None)
 
 
-async def test_the_newest_usable_model_is_chosen_when_none_is_named(services):
-    older = make_model_run(services.store.root)
-    newest = make_model_run(services.store.root)
+async def test_the_best_usable_model_is_chosen_when_none_is_named(services):
+    better = make_model_run(services.store.root, metrics={"test_acc": 0.9})
+    newer = make_model_run(services.store.root, metrics={"test_acc": 0.6})
+    make_model_run(services.store.root, status=RunStatus.CANCELLED, metrics={"test_acc": 0.99})
     make_model_run(services.store.root, status=RunStatus.RUNNING)
-    assert await choose_model(services.runs, None) == newest
-    assert await choose_model(services.runs, "") == newest
-    assert await choose_model(services.runs, older) == older
+    assert await choose_model(services.runs, None) == better
+    assert await choose_model(services.runs, "") == better
+    assert await choose_model(services.runs, newer) == newer
 
 
 @pytest.mark.parametrize("requested", ["../../etc/passwd", "/etc/passwd", "a", "x" * 500])

@@ -24,6 +24,7 @@ CDN_ORIGIN = "https://cdn.jsdelivr.net"
 def fresh_script_choice() -> None:
     vendor.page_scripts.cache_clear()
     headers.page_policy.cache_clear()
+    headers.docs_policy.cache_clear()
 
 
 @pytest.fixture
@@ -95,11 +96,26 @@ def test_without_local_copies_the_cdn_is_allowed_for_scripts_alone(client: TestC
     assert all(integrity.startswith("sha384-") for src, integrity in scripts if "//" in src)
 
 
-def test_docs_page_gets_its_own_policy_and_still_no_framing(client: TestClient) -> None:
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_docs_pages_use_the_local_copies_and_need_no_cdn(
+    with_local_copies: None, client: TestClient, path: str
+) -> None:
+    page = client.get(path)
+    assert page.status_code == 200
+    rules = policy(page)
+    assert rules["script-src"] == "'self' 'unsafe-inline'"
+    assert "https:" not in page.headers["content-security-policy"]
+    assert rules["frame-ancestors"] == "'none'"
+    assert "/static/vendor/" in page.text and "https://" not in page.text.split("<body")[0]
+    assert "'unsafe-inline'" not in policy(client.get("/"))["script-src"]
+
+
+def test_docs_pages_fall_back_to_the_cdn_without_local_copies(
+    without_local_copies: None, client: TestClient
+) -> None:
     rules = policy(client.get("/docs"))
     assert "'unsafe-inline'" in rules["script-src"] and CDN_ORIGIN in rules["script-src"]
-    assert rules["frame-ancestors"] == "'none'"
-    assert "'unsafe-inline'" not in policy(client.get("/"))["script-src"]
+    assert f"{CDN_ORIGIN}/npm/swagger-ui-dist@" in client.get("/docs").text
 
 
 class ScriptTags(HTMLParser):

@@ -10,13 +10,14 @@ import pytest
 import torch
 import torchvision.models as tvm
 
-from food_vision.models import get_architecture
+from food_vision.models import ARCHITECTURES, get_architecture
 from food_vision.models.freeze import set_train_mode
 from food_vision.models.torchvision_models import (
     PretrainedWeightsError,
     checkpoint_dir,
     mobilenet_v3_small,
 )
+from food_vision.models.weights_cache import OFFICIAL_BASE, torch_hub_dir
 from tests.utils.factories import malicious_torch_checkpoint
 from tests.utils.http_server import LocalHTTPServer, closed_port, serve_files
 
@@ -152,3 +153,31 @@ def test_cached_file_with_wrong_contents_is_refused(
     (folder / FILENAME).write_bytes(b"\x00" * 100)
     with pytest.raises(PretrainedWeightsError, match="unreadable"):
         mobilenet_v3_small(3, pretrained=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "weights"),
+    [
+        ("mobilenet_v3_small", "MobileNet_V3_Small_Weights"),
+        ("efficientnet_b0", "EfficientNet_B0_Weights"),
+        ("efficientnet_b2", "EfficientNet_B2_Weights"),
+    ],
+)
+def test_the_registry_names_the_files_torchvision_downloads(name: str, weights: str) -> None:
+    """The server tells, without torch, whether a model's weights are cached: by these."""
+    official = getattr(tvm, weights).DEFAULT
+    arch = ARCHITECTURES[name]
+    assert official.url == OFFICIAL_BASE + arch.weights_file
+    assert arch.weights_mb == pytest.approx(official.meta["_file_size"], abs=0.1)
+
+
+def test_the_cache_folder_is_found_as_torch_finds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("TORCH_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    assert torch_hub_dir() == Path(torch.hub.get_dir())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert torch_hub_dir() == Path(torch.hub.get_dir())
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    assert torch_hub_dir() == Path(torch.hub.get_dir())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,19 @@ import pytest
 from frontend import vendor
 
 
-def npm_tarball(folder: Path, item: vendor.VendorFile, data: bytes) -> Path:
-    """A tarball laid out as ``npm pack`` writes one: files under ``package/``."""
-    path = folder / vendor.tarball_name(item)
-    with tarfile.open(path, "w:gz") as archive:
-        info = tarfile.TarInfo(f"package/{item.path}")
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    return path
+def npm_tarballs(folder: Path, contents: Callable[[vendor.VendorFile], bytes]) -> None:
+    """The pinned packages' tarballs laid out as ``npm pack`` writes them (files under
+    ``package/``), each pinned file holding ``contents(item)``."""
+    packages: dict[str, list[vendor.VendorFile]] = {}
+    for item in vendor.pinned():
+        packages.setdefault(vendor.tarball_name(item), []).append(item)
+    for name, items in packages.items():
+        with tarfile.open(folder / name, "w:gz") as archive:
+            for item in items:
+                data = contents(item)
+                info = tarfile.TarInfo(f"package/{item.path}")
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
 
 
 @pytest.fixture
@@ -34,7 +40,7 @@ def pinned_files() -> dict[str, bytes]:
     """The checkout's verified htmx files (``make install`` fetched them)."""
     items = vendor.pinned()
     if not all(vendor.is_verified(item) for item in items):
-        pytest.skip("the pinned htmx files are not fetched: run `python -m frontend.vendor`")
+        pytest.skip("the pinned front-end files are not fetched: run `python -m frontend.vendor`")
     return {item.file: item.local_path.read_bytes() for item in items}
 
 
@@ -48,8 +54,7 @@ def test_installs_from_saved_tarballs_offline(
 ) -> None:
     saved = tmp_path / "wheelhouse"
     saved.mkdir()
-    for item in vendor.pinned():
-        npm_tarball(saved, item, pinned_files[item.file])
+    npm_tarballs(saved, lambda item: pinned_files[item.file])
     assert vendor.main(["--from", str(saved)]) == 0
     assert all(vendor.is_verified(item) for item in vendor.pinned())
     assert sorted(p.name for p in vendor_dir.iterdir()) == sorted(pinned_files)
@@ -67,8 +72,7 @@ def test_missing_tarball_is_named(
 def test_a_tarball_whose_file_does_not_match_its_hash_is_refused(
     tmp_path: Path, vendor_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for item in vendor.pinned():
-        npm_tarball(tmp_path, item, b"console.log('not htmx')")
+    npm_tarballs(tmp_path, lambda item: b"console.log('not htmx')")
     assert vendor.main(["--from", str(tmp_path)]) == 2
     assert "does not match its pinned integrity hash" in capsys.readouterr().err
     assert not vendor_dir.exists()

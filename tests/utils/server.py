@@ -24,7 +24,7 @@ HOST = "127.0.0.1"
 LOCAL, LOCAL_WS = f"http://{HOST}", f"ws://{HOST}"
 # Starlette's in-process TestClient names itself ``testserver`` (WebSockets included).
 TEST_CLIENT_HOSTS = ["testserver"]
-READY_TIMEOUT = 60.0
+READY_TIMEOUT = 180.0  # s: imports alone can take a minute on a busy machine
 STOP_TIMEOUT = 30.0
 
 
