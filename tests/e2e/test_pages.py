@@ -164,9 +164,9 @@ def test_the_confusion_grid_opens_the_photos_of_a_cell(
     photos = page.locator("#evaluation-cell img")
     expect(photos).to_have_count(count)
     expect(page.locator("#evaluation-cell h5")).to_contain_text("predicted as")
-    loaded = photos.first.evaluate("(img) => img.complete && img.naturalWidth > 0")
-    assert loaded, "the cell's first photo did not load"
-    expect(photos.last).not_to_have_js_property("naturalWidth", 0)
+    for photo in (photos.first, photos.last):  # waits until each has loaded and decoded
+        expect(photo).to_have_js_property("complete", True)
+        expect(photo).not_to_have_js_property("naturalWidth", 0)
     evaluation.screenshot(path=screenshots / "confusion-grid.png")
 
 
