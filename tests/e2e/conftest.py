@@ -41,7 +41,7 @@ def vendor_files() -> None:
 
     if not all(vendor.is_verified(item) for item in vendor.pinned()):
         try:
-            vendor.main()
+            vendor.main([])
         except (OSError, subprocess.CalledProcessError, RuntimeError) as exc:
             pytest.fail(f"cannot fetch the pinned files (run `python -m frontend.vendor`): {exc}")
     missing = [str(item.local_path) for item in vendor.pinned() if not vendor.is_verified(item)]
