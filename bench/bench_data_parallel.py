@@ -2,7 +2,7 @@
 
     python bench/bench_data_parallel.py                 # about 3 minutes on 2 cores
     python bench/bench_data_parallel.py --quick         # about a minute and a half
-    python bench/bench_data_parallel.py --data /work/shared/data/food101-dev   # real photos
+    python bench/bench_data_parallel.py --data ../shared/data/food101-dev   # real photos
 
 Each figure comes from whole trainer runs (``python -m food_vision.train --events jsonl``),
 the variants interleaved round by round so that drift on a busy machine hits them alike; the
