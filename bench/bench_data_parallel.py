@@ -25,7 +25,6 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 from dataclasses import asdict
@@ -35,11 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and food
 
 from bench.harness import exit_on_signal, log
 from bench.table import Row, print_table
+from bench.trainer_runs import REPO, run_trainer
 from food_vision.datasets.demo import generate_demo
-from food_vision.events import EpochEnd, Event, Progress, Started, read_line
+from food_vision.events import EpochEnd, Event, Progress, Started
 
-REPO = Path(__file__).resolve().parents[1]
-RUN_LIMIT_SECONDS = 900
 WORKLOADS = {
     "tinyvgg training, 64 px": ["--model", "tinyvgg", "--image-size", "64", "--epochs", "3"],
     "efficientnet_lite0 feature pass": [
@@ -88,7 +86,8 @@ def ratio_rows(
     for round_number in range(rounds):
         for key, (processes, given) in variants.items():
             args = [*extra, "--processes", str(processes)]
-            events = run_trainer(data, home, args, given)
+            run_args = ["--dataset", str(data), "--workers", "0", *args]
+            events = run_trainer(REPO, home, run_args, threads=given).events
             rates[key].append(images_per_second(events, features="feature" in name))
             log(f"{name}, round {round_number + 1}, {processes} process(es), {given} thread(s): "
                 f"{rates[key][-1]:.1f} images/s")  # fmt: skip
@@ -98,26 +97,6 @@ def ratio_rows(
         Row.of(f"{name}: images/s 2 processes / 1 with a share", two, alone, "img/s",
                f"1 process, {share}"),
     ]  # fmt: skip
-
-
-def run_trainer(data: Path, home: Path, args: list[str], threads: int) -> list[Event]:
-    """One whole run of this tree's trainer; its events."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "FOODVISION_HOME": str(home)}
-    command = [sys.executable, "-m", "food_vision.train", "--events", "jsonl", "--dataset"]
-    command += [str(data), "--threads", str(threads), "--workers", "0", "--device", "cpu"]
-    result = subprocess.run(
-        [*command, *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=RUN_LIMIT_SECONDS,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"trainer exited {result.returncode}: {result.stderr[-2000:]}")
-    events = [read_line(line) for line in result.stdout.splitlines()]
-    return [event for event in events if isinstance(event, Event)]
 
 
 def images_per_second(events: list[Event], *, features: bool) -> float:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from food_vision.events import Completed, read_line
+from food_vision.events import Completed, Event, read_line
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_LIMIT_SECONDS = 3600
@@ -26,6 +26,7 @@ class TrainerRun:
     test_acc: float
     peak_rss_mb: float  # the trainer process: everything resident, mapped files included
     peak_anon_mb: float  # what it holds itself (heap, tensors), without file-backed pages
+    events: list[Event]
 
 
 def checkout(ref: str, into: Path) -> Path:
@@ -61,10 +62,10 @@ def run_trainer(code: Path, home: Path, args: list[str], *, threads: int) -> Tra
     seconds, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
     if process.returncode != 0:
         raise RuntimeError(f"trainer exited {process.returncode}: {stderr[-2000:]}")
-    events = [read_line(line) for line in stdout.splitlines()]
+    events = [e for e in map(read_line, stdout.splitlines()) if isinstance(e, Event)]
     (completed,) = [event for event in events if isinstance(event, Completed)]
     test_acc = completed.metrics["test_acc"]
-    return TrainerRun(seconds, cpu, test_acc, memory.peak_rss, memory.peak_anon)
+    return TrainerRun(seconds, cpu, test_acc, memory.peak_rss, memory.peak_anon, events)
 
 
 def _children_cpu() -> float:
