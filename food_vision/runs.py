@@ -50,6 +50,7 @@ class RunRecord:
     step: int = 0
     has_model: bool = False
     best_epoch: int = 0
+    job_id: int | None = None  # its job in the run queue
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

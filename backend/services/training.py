@@ -21,7 +21,6 @@ from pathlib import Path
 
 from backend.services.hub import Hub, RunUpdate, ServerMessage
 from backend.services.run_store import RunStore
-from food_vision.config import TrainConfig
 from food_vision.events import Cancelled, Event, Failed, LogLine, Progress, read_line
 from food_vision.process_group import signal_group
 from food_vision.runs import RunRecord, RunStatus, apply_event
@@ -30,19 +29,18 @@ log = logging.getLogger("foodvision.training")
 STDOUT_LINE_LIMIT = 1024 * 1024
 
 
-class RunBusyError(RuntimeError):
-    """Another run is active; ``run_id`` names it."""
-
-    def __init__(self, run_id: str) -> None:
-        super().__init__(f"run {run_id} is still active; cancel it or wait for it to finish")
-        self.run_id = run_id
-
-
 class RunNotActiveError(RuntimeError):
     def __init__(self, run_id: str, status: str | None = None) -> None:
         state = f" (it is {status})" if status else ""
         super().__init__(f"run {run_id} is not running{state}")
         self.run_id = run_id
+
+
+class WorkerStoppingError(RuntimeError):
+    """The worker is stopping: the run it just took stays queued for the next start."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"the worker is stopping; run {run_id} stays queued")
 
 
 @dataclass
@@ -70,7 +68,7 @@ class TrainerOptions:
 
 
 class TrainingManager:
-    """One run at a time; start, follow, cancel, and stop everything at shutdown."""
+    """One run at a time; run a queued one, follow, cancel, and stop everything at shutdown."""
 
     def __init__(
         self,
@@ -86,6 +84,7 @@ class TrainingManager:
         self._active: ActiveRun | None = None
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     @property
     def active(self) -> ActiveRun | None:
@@ -104,36 +103,49 @@ class TrainingManager:
             return self._active.record
         return None
 
-    async def start(self, config: TrainConfig) -> RunRecord:
+    async def run(self, run_id: str) -> None:
+        """Train a queued run to its end: the queue's task. Cancelling this coroutine (an
+        abort, or the worker stopping) cancels the run as :meth:`cancel` does and waits for it
+        to be recorded. A run that is no longer queued (cancelled, deleted) is left alone."""
+        record = await asyncio.to_thread(self.store.find, run_id)
+        if record is None or record.status is not RunStatus.QUEUED:
+            log.info("run %s is no longer queued: skipped", run_id)
+            return
         async with self._lock:
-            finishing = self._active
-            if finishing is not None and not finishing.record.status.is_active:
-                # It has sent its final event and its process is exiting: wait, don't refuse.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(finishing.done.wait(), self.options.grace_seconds + 2)
-            if self._active is not None:
-                raise RunBusyError(self._active.record.id)
-            record = await asyncio.to_thread(self.store.create, config)
-            try:
-                process = await self._spawn(record)
-            except OSError as exc:
-                failed = record.evolve(
-                    status=RunStatus.FAILED,
-                    finished_at=time.time(),
-                    error=f"could not start the trainer: {exc}",
-                )
-                await self.store.asave(failed)
-                self.hub.publish(RunUpdate(failed))
-                return failed
-            record = record.evolve(status=RunStatus.RUNNING, pid=process.pid)
-            await self.store.asave(record)
-            active = self._active = ActiveRun(record, process)
-            log.info("run %s started: pid %s, %s", record.id, process.pid, config.to_dict())
-            self.hub.publish(RunUpdate(record))
-            task = asyncio.create_task(self._follow(active), name=f"follow-{record.id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            return record
+            if self._closing:
+                raise WorkerStoppingError(run_id)
+            active = await self._start(record)
+        if active is None:
+            return
+        try:
+            await asyncio.shield(active.done.wait())
+        except asyncio.CancelledError:
+            with contextlib.suppress(RunNotActiveError):
+                await self.cancel(run_id)
+            await active.done.wait()
+            raise
+
+    async def _start(self, record: RunRecord) -> ActiveRun | None:
+        try:
+            process = await launch_trainer(self.options, self.store, record.id)
+        except OSError as exc:
+            failed = record.evolve(
+                status=RunStatus.FAILED,
+                finished_at=time.time(),
+                error=f"could not start the trainer: {exc}",
+            )
+            await self.store.asave(failed)
+            self.hub.publish(RunUpdate(failed))
+            return None
+        record = record.evolve(status=RunStatus.RUNNING, pid=process.pid)
+        await self.store.asave(record)
+        active = self._active = ActiveRun(record, process)
+        log.info("run %s started: pid %s, %s", record.id, process.pid, record.config)
+        self.hub.publish(RunUpdate(record))
+        task = asyncio.create_task(self._follow(active), name=f"follow-{record.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return active
 
     async def cancel(self, run_id: str) -> RunRecord:
         """Ask the run to stop; idempotent while it is stopping."""
@@ -157,7 +169,8 @@ class TrainingManager:
             await asyncio.wait_for(active.done.wait(), timeout)
 
     async def shutdown(self) -> None:
-        """Cancel the active run and wait for it to be recorded."""
+        """Start no more runs; cancel the active one and wait for it to be recorded."""
+        self._closing = True
         active = self._active
         if active is None:
             return
@@ -165,37 +178,6 @@ class TrainingManager:
             await self.cancel(active.record.id)
         with contextlib.suppress(TimeoutError):
             await self.wait_idle(self.options.grace_seconds + 5)
-
-    async def _spawn(self, record: RunRecord) -> asyncio.subprocess.Process:
-        """``python -m food_vision.train --config <run>/config.json``, in its own session."""
-        argv = [
-            self.options.python, "-m", "food_vision.train", "--events", "jsonl",
-            "--config", str(self.store.config_path(record.id)),
-            "--out", str(self.store.folder(record.id)),
-            "--run-id", record.id,
-            "--threads", str(self.options.threads),
-        ]  # fmt: skip
-        if self.options.workers is not None:
-            argv += ["--workers", str(self.options.workers)]
-        env = {
-            **os.environ,
-            "FOODVISION_HOME": str(self.options.home),
-            "FOODVISION_DATA_DIR": str(self.options.data_dir),
-            "PYTHONUNBUFFERED": "1",
-        }
-        log_file = await asyncio.to_thread(open, self.store.log_path(record.id), "ab")
-        try:
-            return await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=log_file,
-                env=env,
-                start_new_session=True,
-                limit=STDOUT_LINE_LIMIT,
-            )
-        finally:
-            await asyncio.to_thread(log_file.close)
 
     async def _follow(self, active: ActiveRun) -> None:
         returncode: int | None = None
@@ -264,6 +246,41 @@ class TrainingManager:
     def _append_log(self, run_id: str, text: str) -> None:
         with open(self.store.log_path(run_id), "a", encoding="utf-8") as handle:
             handle.write(text + "\n")
+
+
+async def launch_trainer(
+    options: TrainerOptions, store: RunStore, run_id: str
+) -> asyncio.subprocess.Process:
+    """``python -m food_vision.train --config <run>/config.json``, in its own session: the one
+    launch of a trainer, for the server's worker and ``foodvision worker`` alike."""
+    argv = [
+        options.python, "-m", "food_vision.train", "--events", "jsonl",
+        "--config", str(store.config_path(run_id)),
+        "--out", str(store.folder(run_id)),
+        "--run-id", run_id,
+        "--threads", str(options.threads),
+    ]  # fmt: skip
+    if options.workers is not None:
+        argv += ["--workers", str(options.workers)]
+    env = {
+        **os.environ,
+        "FOODVISION_HOME": str(options.home),
+        "FOODVISION_DATA_DIR": str(options.data_dir),
+        "PYTHONUNBUFFERED": "1",
+    }
+    log_file = await asyncio.to_thread(open, store.log_path(run_id), "ab")
+    try:
+        return await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log_file,
+            env=env,
+            start_new_session=True,
+            limit=STDOUT_LINE_LIMIT,
+        )
+    finally:
+        await asyncio.to_thread(log_file.close)
 
 
 async def _lines(process: asyncio.subprocess.Process) -> AsyncIterator[Event | LogLine]:

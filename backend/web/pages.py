@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.services.container import Services
+from backend.services.run_queue import QueueFullError, QueueUnavailableError
 from backend.services.samples import list_samples
-from backend.services.training import RunBusyError, RunNotActiveError
+from backend.services.training import RunNotActiveError
 from backend.web import render
 from backend.web.dataset_panel import panel_html
 from backend.web.deps import RunDep, ServicesDep
@@ -58,7 +59,7 @@ async def submit_run(request: Request, services: ServicesDep) -> Response:
             return RedirectResponse("/", status_code=303)
         context = {**await page_context(services), "values": values, "errors": errors}
         return render.templates.TemplateResponse(request, "index.html", context, 422)
-    message = f"Run {record.id} started." if record is not None else None
+    message = f"Run {record.id} queued." if record is not None else None
     datasets = await services.datasets.list()
     html = render.render(
         "train_form", values=values, errors=errors, message=message, datasets=datasets
@@ -75,14 +76,14 @@ async def start_from_form(services: Services, form: Any) -> tuple[RunRecord | No
         return await services.runs.start(config), {}
     except ConfigError as exc:
         return None, {exc.field: exc.message}
-    except RunBusyError as exc:
-        return None, {"form": f"Run {exc.run_id} is still active: cancel it or wait until it ends."}
+    except (QueueFullError, QueueUnavailableError) as exc:
+        return None, {"form": str(exc).capitalize() + "."}
 
 
 @router.post("/runs/{run_id}/cancel", response_class=HTMLResponse)
 async def cancel_from_page(request: Request, run: RunDep, services: ServicesDep) -> Response:
     with contextlib.suppress(RunNotActiveError):
-        await services.training.cancel(run.id)
+        await services.runs.cancel(run)
     if not is_htmx(request):
         return RedirectResponse("/", status_code=303)
     live = services.runs.live(services.store.get(run.id))

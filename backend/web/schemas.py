@@ -25,12 +25,14 @@ class RunOut(BaseModel):
     has_model: bool
     best_epoch: int = 0
     cancelling: bool = False
+    position: int | None = None  # while queued: 1 = next, 0 = a worker is starting it
 
     @classmethod
-    def of(cls, record: RunRecord, cancelling: bool = False) -> RunOut:
+    def of(cls, record: RunRecord, cancelling: bool = False, position: int | None = None) -> RunOut:
         data = record.to_dict()
         data.pop("pid", None)
-        return cls(**data, cancelling=cancelling)
+        data.pop("job_id", None)
+        return cls(**data, cancelling=cancelling, position=position)
 
 
 class EpochOut(BaseModel):
@@ -53,10 +55,11 @@ class RunDetail(RunOut):
     history: list[EpochOut]
 
     @classmethod
-    def of_view(cls, view: RunView) -> RunDetail:
+    def of_view(cls, view: RunView, position: int | None = None) -> RunDetail:
         """The run with its epoch history (non-finite figures as null)."""
         history = [EpochOut(**finite_or_none(e.to_dict())) for e in view.epochs]
-        return cls(**RunOut.of(view.record, view.cancelling).model_dump(), history=history)
+        run = RunOut.of(view.record, view.cancelling, position)
+        return cls(**run.model_dump(), history=history)
 
 
 class ErrorOut(BaseModel):

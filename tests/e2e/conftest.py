@@ -121,3 +121,9 @@ def page(context: BrowserContext) -> Iterator[Page]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_queue(queue_database: str) -> str:
+    """Every app of the module queues its runs in the module's own database."""
+    return queue_database
