@@ -8,7 +8,7 @@ import logging
 
 from backend.services.datasets import DatasetService
 from backend.services.hub import Hub, RunUpdate, ServerMessage
-from backend.services.run_queue import RunQueue
+from backend.services.run_queue import QueueUnavailableError, RunQueue
 from backend.services.run_store import RunStore
 from backend.services.run_view import RunView, build_view
 from backend.services.training import RunNotActiveError, TrainingManager
@@ -108,6 +108,18 @@ class RunService:
             return await self.view(active.record)
         records = await asyncio.to_thread(self.store.list)
         return await self.view(records[0]) if records else None
+
+    async def waiting(self, records: list[RunRecord]) -> list[tuple[RunRecord, int | None]]:
+        """The waiting runs of ``records`` in the order they start, with their places (None
+        while the queue's database does not answer: the page still shows them)."""
+        try:
+            positions: dict[str, int | None] = dict(await self.positions(records))
+        except QueueUnavailableError:
+            positions = {}
+        queued = [record for record in records if record.status is RunStatus.QUEUED]
+        return sorted(
+            ((r, positions.get(r.id)) for r in queued), key=lambda pair: pair[0].created_at
+        )
 
     async def cancel(self, record: RunRecord) -> RunRecord:
         """End a waiting run at once, or ask a running one to stop; a run already cancelled

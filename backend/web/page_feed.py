@@ -16,6 +16,7 @@ from backend.services.container import Services
 from backend.services.hub import DatasetsChanged, Hub, Lagged, RunUpdate, ServerMessage
 from backend.services.run_view import RunView, advance
 from backend.web import render
+from food_vision.runs import RunRecord
 
 log = logging.getLogger("foodvision.server")
 
@@ -61,9 +62,14 @@ class PageFeed:
                 records = await asyncio.to_thread(self.services.store.list)
                 models = await asyncio.to_thread(self.services.runs.usable_models)
                 datasets = render.dataset_choice(await self.services.datasets.list())
-                html = render.snapshot(view, records, models) + datasets
+                queue = await self._queue_state(records)
+                html = render.snapshot(view, records, models) + datasets + queue
                 self._snapshot = Snapshot(version, view, html)
             return self._snapshot
+
+    async def _queue_state(self, records: list[RunRecord]) -> str:
+        busy = any(record.status.is_active for record in records)
+        return render.queue_state(await self.services.runs.waiting(records), busy)
 
     async def _fragments(
         self, view: RunView | None, item: ServerMessage | Lagged
@@ -81,7 +87,8 @@ class PageFeed:
         if render.touches_history(item.event) or ended:
             html += render.run_history(view, oob=True)
         if item.event is None or ended:
-            html += render.runs_list(await asyncio.to_thread(self.services.store.list), oob=True)
+            records = await asyncio.to_thread(self.services.store.list)
+            html += render.runs_list(records, oob=True) + await self._queue_state(records)
         if ended:
             models = await asyncio.to_thread(self.services.runs.usable_models)
             html += render.model_picker(models, oob=True)

@@ -35,6 +35,8 @@ async def page_context(services: Services, dataset: str | None = None) -> dict[s
         "panel_html": render.run_panel(view),
         "history_html": render.run_history(view),
         "runs_html": render.runs_list(records),
+        "queue_html": render.run_queue(await services.runs.waiting(records)),
+        "busy": any(record.status.is_active for record in records),
         "datasets": await services.datasets.list(),
         "models": await asyncio.to_thread(services.runs.usable_models),
         "samples": await asyncio.to_thread(list_samples, services.settings.resolved_data_dir),
@@ -59,12 +61,26 @@ async def submit_run(request: Request, services: ServicesDep) -> Response:
             return RedirectResponse("/", status_code=303)
         context = {**await page_context(services), "values": values, "errors": errors}
         return render.templates.TemplateResponse(request, "index.html", context, 422)
-    message = f"Run {record.id} queued." if record is not None else None
+    message = await submitted_message(services, record) if record is not None else None
     datasets = await services.datasets.list()
     html = render.render(
-        "train_form", values=values, errors=errors, message=message, datasets=datasets
+        "train_form",
+        values=values,
+        errors=errors,
+        message=message,
+        datasets=datasets,
+        busy=record is not None or services.training.active is not None,
     )
     return HTMLResponse(html)
+
+
+async def submitted_message(services: Services, record: RunRecord) -> str:
+    """ "started" when nothing else was training or waiting, else its place in the queue."""
+    records = await asyncio.to_thread(services.store.list)
+    if not any(other.status.is_active and other.id != record.id for other in records):
+        return f"Run {record.id} started."
+    position = (await services.runs.positions([record])).get(record.id)
+    return f"Run {record.id} queued" + (f" (#{position})." if position else ".")
 
 
 async def start_from_form(services: Services, form: Any) -> tuple[RunRecord | None, dict[str, str]]:

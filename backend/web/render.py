@@ -133,6 +133,20 @@ def runs_list(records: list[RunRecord], *, oob: bool = False) -> str:
     return render("runs_list", runs=records, oob=oob)
 
 
+def run_queue(waiting: list[tuple[RunRecord, int | None]], *, oob: bool = False) -> str:
+    return render("run_queue", waiting=waiting, oob=oob)
+
+
+def train_submit(busy: bool, *, oob: bool = False) -> str:
+    """The form's button: "Queue run" while a run trains or waits."""
+    return render("train_submit", busy=busy, oob=oob)
+
+
+def queue_state(waiting: list[tuple[RunRecord, int | None]], busy: bool) -> str:
+    """The queue and the form's button, pushed whenever a run joins, starts or ends."""
+    return run_queue(waiting, oob=True) + train_submit(busy, oob=True)
+
+
 def model_picker(models: list[tuple[RunRecord, ModelMeta]], *, oob: bool = False) -> str:
     return render("model_picker", models=models, oob=oob)
 

@@ -80,9 +80,10 @@ def test_page_socket_sends_snapshot_then_fragments(server):
     host = f"127.0.0.1:{server.port}"
     with connect(f"{server.ws_url}/ws", origin=f"http://{host}", open_timeout=10) as ws:
         snapshot = ws.recv(timeout=10)
-        for region in ('id="run-panel"', 'id="run-history"', 'id="runs-list"', 'id="model-picker"'):
-            assert region in snapshot
-        assert snapshot.count('hx-swap-oob="true"') == 4
+        regions = ("run-panel", "run-history", "runs-list", "model-picker", "run-queue")
+        for region in (*regions, "train-submit"):
+            assert f'id="{region}"' in snapshot
+        assert snapshot.count('hx-swap-oob="true"') == 6
         run = start(server, epochs=2)
         seen, states = "", []
         deadline = time.monotonic() + 120
