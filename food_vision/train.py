@@ -7,6 +7,8 @@ progress bar is shown on a terminal and the run records itself (``run.json``, ``
 in its folder.
 
 Exit codes: 0 completed, 1 failed (after a ``failed`` event), 3 cancelled (SIGTERM/SIGINT).
+SIGUSR1 asks for stop and keep: the epoch under way ends, the test split is evaluated, the model
+is saved and the run completes with ``stopped_early``.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "foodvision train") -> i
     argv = list(sys.argv[1:] if argv is None else argv)
     channel = claim_stdout() if wants_jsonl(argv) else None
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
-    stop = threading.Event()
-    install_stop_handlers(stop)
+    stop, finish = threading.Event(), threading.Event()
+    install_stop_handlers(stop, finish)
     try:
         options, given = parse_command_line(argv, prog)
     except UsageError as exc:
@@ -70,7 +72,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "foodvision train") -> i
         # torch is imported only now: a refused command line answers at once.
         from food_vision.session import TrainingSession
 
-        session = TrainingSession(config, out=out, reporter=reporter, stop=stop, options=options)
+        session = TrainingSession(
+            config, out=out, reporter=reporter, stop=stop, options=options, finish=finish
+        )
         status = session.run()
         return EXIT_COMPLETED if status is RunStatus.COMPLETED else EXIT_CANCELLED
     except Exception as exc:
@@ -106,14 +110,19 @@ def fail(reporter: Reporter, error: str, detail: str) -> int:
     return EXIT_FAILED
 
 
-def install_stop_handlers(stop: threading.Event) -> None:
-    """SIGTERM and SIGINT ask the session to stop at the next batch boundary."""
+def install_stop_handlers(stop: threading.Event, finish: threading.Event) -> None:
+    """SIGTERM and SIGINT ask the session to stop at the next batch boundary; SIGUSR1 to
+    finish the epoch under way and keep the run (stop and keep)."""
 
     def request_stop(signum: int, _frame: object) -> None:
         stop.set()
 
+    def request_finish(signum: int, _frame: object) -> None:
+        finish.set()
+
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGUSR1, request_finish)
 
 
 def run_and_exit() -> None:

@@ -142,6 +142,19 @@ class RunService:
                 return record
             raise RunNotActiveError(record.id, record.status.value) from None
 
+    async def stop(self, record: RunRecord) -> RunRecord:
+        """Stop and keep a running run (idempotent while it stops).
+
+        Raises RunNotActiveError, naming its state, for a run that is not running.
+        """
+        try:
+            return await self.training.stop(record.id)
+        except RunNotActiveError:
+            live = self.live(record)
+            cancelling = self.training.is_cancelling(record.id)
+            state = "being cancelled" if cancelling else live.status.value
+            raise RunNotActiveError(record.id, state) from None
+
     async def _end(self, record: RunRecord, event: Event) -> RunRecord:
         """Record the final event of a run that no trainer reports (it never started)."""
         await self.store.aappend_event(record.id, event)

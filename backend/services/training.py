@@ -21,7 +21,7 @@ from pathlib import Path
 
 from backend.services.hub import Hub, RunUpdate, ServerMessage
 from backend.services.run_store import RunStore
-from food_vision.events import Cancelled, Event, Failed, LogLine, Progress, read_line
+from food_vision.events import Cancelled, Event, Failed, LogLine, Progress, Started, read_line
 from food_vision.process_group import signal_group
 from food_vision.runs import RunRecord, RunStatus, apply_event
 
@@ -49,6 +49,7 @@ class ActiveRun:
     process: asyncio.subprocess.Process
     next_seq: int = 0
     cancelling: bool = False
+    stopping: bool = False  # stop and keep asked: the epoch under way is its last
     kill_timer: asyncio.TimerHandle | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -163,6 +164,32 @@ class TrainingManager:
             self.hub.publish(RunUpdate(active.record, cancelling=True))
         return active.record
 
+    async def stop(self, run_id: str) -> RunRecord:
+        """Stop and keep: the trainer ends the epoch under way, tests, saves and completes
+        (SIGUSR1 to the trainer itself, once its handlers are set). Idempotent."""
+        active = self._active
+        if (
+            active is None
+            or active.record.id != run_id
+            or active.record.status is not RunStatus.RUNNING
+            or active.cancelling
+        ):
+            raise RunNotActiveError(run_id)
+        if not active.stopping:
+            active.stopping = True
+            if active.record.started_at is not None:
+                _ask_to_finish(active)
+            log.info("run %s: stop and keep requested", run_id)
+            self.hub.publish(RunUpdate(active.record))
+        return active.record
+
+    def is_stopping(self, run_id: str) -> bool:
+        return (
+            self._active is not None
+            and self._active.record.id == run_id
+            and (self._active.stopping)
+        )
+
     async def wait_idle(self, timeout: float | None = None) -> None:
         active = self._active
         if active is not None:
@@ -218,6 +245,8 @@ class TrainingManager:
         active.next_seq += 1
         await self.store.aappend_event(active.record.id, event)
         active.record = apply_event(active.record, event)
+        if isinstance(event, Started) and active.stopping:
+            _ask_to_finish(active)  # asked before its handlers were set
         if not isinstance(event, Progress):
             await self.store.asave(active.record)
         self.hub.publish(RunUpdate(active.record, event, seq, active.cancelling))
@@ -295,6 +324,12 @@ async def _lines(process: asyncio.subprocess.Process) -> AsyncIterator[Event | L
         if not line:
             return
         yield read_line(line)
+
+
+def _ask_to_finish(active: ActiveRun) -> None:
+    """SIGUSR1 to the trainer alone: its data loader workers would die of it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(active.process.pid, signal.SIGUSR1)
 
 
 def _last_line(text: str) -> str:

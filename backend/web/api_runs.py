@@ -48,6 +48,13 @@ async def cancel_run(run: RunDep, services: ServicesDep) -> RunOut:
     return RunOut.of(record, cancelling=services.training.is_cancelling(run.id))
 
 
+@router.post("/{run_id}/stop", status_code=202, responses={404: {"model": ErrorOut}, **CONFLICT})
+async def stop_run(run: RunDep, services: ServicesDep) -> RunOut:
+    """Stop and keep: the run ends after the epoch under way, is tested and saved, and
+    completes with ``stopped_early``. 409 unless it is running; idempotent while it stops."""
+    return RunOut.of(await services.runs.stop(run), stopping=True)
+
+
 @router.get(
     "/{run_id}/export",
     response_class=FileResponse,

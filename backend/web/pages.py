@@ -106,6 +106,16 @@ async def cancel_from_page(request: Request, run: RunDep, services: ServicesDep)
     return HTMLResponse(render.run_panel(await services.runs.view(live)))
 
 
+@router.post("/runs/{run_id}/stop", response_class=HTMLResponse)
+async def stop_from_page(request: Request, run: RunDep, services: ServicesDep) -> Response:
+    with contextlib.suppress(RunNotActiveError):
+        await services.runs.stop(run)
+    if not is_htmx(request):
+        return RedirectResponse("/", status_code=303)
+    live = services.runs.live(services.store.get(run.id))
+    return HTMLResponse(render.run_panel(await services.runs.view(live)))
+
+
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 async def run_detail(run: RunDep, services: ServicesDep) -> HTMLResponse:
     view = await services.runs.view(run)

@@ -25,14 +25,23 @@ class RunOut(BaseModel):
     has_model: bool
     best_epoch: int = 0
     cancelling: bool = False
+    stopping: bool = False  # stop and keep asked: it ends after the epoch under way
+    stopped_early: bool = False
     position: int | None = None  # while queued: 1 = next, 0 = a worker is starting it
 
     @classmethod
-    def of(cls, record: RunRecord, cancelling: bool = False, position: int | None = None) -> RunOut:
+    def of(
+        cls,
+        record: RunRecord,
+        cancelling: bool = False,
+        position: int | None = None,
+        *,
+        stopping: bool = False,
+    ) -> RunOut:
         data = record.to_dict()
         data.pop("pid", None)
         data.pop("job_id", None)
-        return cls(**data, cancelling=cancelling, position=position)
+        return cls(**data, cancelling=cancelling, position=position, stopping=stopping)
 
 
 class EpochOut(BaseModel):
