@@ -52,6 +52,7 @@ class RunRecord:
     best_epoch: int = 0
     job_id: int | None = None  # its job in the run queue
     stopped_early: bool = False  # completed by stop and keep
+    sweep: str | None = None  # the sweep it belongs to
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

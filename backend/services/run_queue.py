@@ -87,11 +87,11 @@ class RunQueue:
         await self.app.close_async()
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Held while one run is submitted; refused past the cap. Submissions go one at a time,
-        so concurrent ones never pass it."""
+    async def slot(self, count: int = 1) -> AsyncIterator[None]:
+        """Held while ``count`` runs are submitted; refused when they would pass the cap.
+        Submissions go one at a time, so concurrent ones never pass it."""
         async with self._submitting:
-            if len(await self.waiting()) >= self.max_queued:
+            if len(await self.waiting()) + count > self.max_queued:
                 raise QueueFullError(self.max_queued)
             yield
 

@@ -50,6 +50,21 @@ class RunService:
         Raises ConfigError (with the field), QueueFullError past the cap, or
         QueueUnavailableError when the queue's database does not answer.
         """
+        (record,) = await self.start_many([config])
+        return record
+
+    async def start_many(
+        self, configs: list[TrainConfig], sweep: str | None = None
+    ) -> list[RunRecord]:
+        """Check every config, then queue them all in order, or none (past the cap)."""
+        checked = [await self._checked(config) for config in configs]
+        records = []
+        async with self.queue.slot(len(checked)):
+            for config in checked:
+                records.append(await self._queue(config, sweep))
+        return records
+
+    async def _checked(self, config: TrainConfig) -> TrainConfig:
         config = config.resolved()
         try:
             info = await self.datasets.check(config.dataset)
@@ -57,14 +72,16 @@ class RunService:
             raise ConfigError("dataset", str(exc)) from None
         if info.problem:
             raise ConfigError("dataset", info.problem)
-        async with self.queue.slot():
-            record = await asyncio.to_thread(self.store.create, config)
-            try:
-                record = record.evolve(job_id=await self.queue.defer(record.id))
-            except BaseException:
-                await asyncio.to_thread(self.store.delete, record.id)
-                raise
-            await self.store.asave(record)
+        return config
+
+    async def _queue(self, config: TrainConfig, sweep: str | None) -> RunRecord:
+        record = await asyncio.to_thread(self.store.create, config)
+        try:
+            record = record.evolve(job_id=await self.queue.defer(record.id), sweep=sweep)
+        except BaseException:
+            await asyncio.to_thread(self.store.delete, record.id)
+            raise
+        await self.store.asave(record)
         self.hub.publish(RunUpdate(record))
         return record
 

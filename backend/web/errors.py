@@ -19,6 +19,7 @@ from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
 from backend.services.run_queue import QueueFullError, QueueUnavailableError
 from backend.services.run_store import RunNotFoundError
 from backend.services.runs import RunActiveError
+from backend.services.sweeps import SweepNotFoundError
 from backend.services.training import RunNotActiveError
 from backend.services.uploads import (
     CannotDecode,
@@ -49,6 +50,7 @@ STATUSES: dict[type[Exception], int] = {
     ModelNotFoundError: 404,
     SampleNotFoundError: 404,
     RunNotFoundError: 404,
+    SweepNotFoundError: 404,
     QueueFullError: 409,
     QueueUnavailableError: 503,
     RunNotActiveError: 409,

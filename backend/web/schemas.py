@@ -27,6 +27,7 @@ class RunOut(BaseModel):
     cancelling: bool = False
     stopping: bool = False  # stop and keep asked: it ends after the epoch under way
     stopped_early: bool = False
+    sweep: str | None = None
     position: int | None = None  # while queued: 1 = next, 0 = a worker is starting it
 
     @classmethod
