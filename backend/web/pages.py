@@ -100,16 +100,18 @@ async def start_from_form(services: Services, form: Any) -> tuple[RunRecord | No
 async def cancel_from_page(request: Request, run: RunDep, services: ServicesDep) -> Response:
     with contextlib.suppress(RunNotActiveError):
         await services.runs.cancel(run)
-    if not is_htmx(request):
-        return RedirectResponse("/", status_code=303)
-    live = services.runs.live(services.store.get(run.id))
-    return HTMLResponse(render.run_panel(await services.runs.view(live)))
+    return await panel_after_action(request, run, services)
 
 
 @router.post("/runs/{run_id}/stop", response_class=HTMLResponse)
 async def stop_from_page(request: Request, run: RunDep, services: ServicesDep) -> Response:
     with contextlib.suppress(RunNotActiveError):
         await services.runs.stop(run)
+    return await panel_after_action(request, run, services)
+
+
+async def panel_after_action(request: Request, run: RunRecord, services: Services) -> Response:
+    """The run panel as the action left it; without JavaScript, back to the page."""
     if not is_htmx(request):
         return RedirectResponse("/", status_code=303)
     live = services.runs.live(services.store.get(run.id))
