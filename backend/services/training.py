@@ -112,19 +112,24 @@ class TrainingManager:
         if record is None or record.status is not RunStatus.QUEUED:
             log.info("run %s is no longer queued: skipped", run_id)
             return
+        starting = asyncio.ensure_future(self._start_one(record))
+        try:
+            active = await asyncio.shield(starting)
+            if active is not None:
+                await asyncio.shield(active.done.wait())
+        except asyncio.CancelledError:
+            active = await starting  # a trainer being launched is cancelled once it runs
+            if active is not None:
+                with contextlib.suppress(RunNotActiveError):
+                    await self.cancel(run_id)
+                await active.done.wait()
+            raise
+
+    async def _start_one(self, record: RunRecord) -> ActiveRun | None:
         async with self._lock:
             if self._closing:
-                raise WorkerStoppingError(run_id)
-            active = await self._start(record)
-        if active is None:
-            return
-        try:
-            await asyncio.shield(active.done.wait())
-        except asyncio.CancelledError:
-            with contextlib.suppress(RunNotActiveError):
-                await self.cancel(run_id)
-            await active.done.wait()
-            raise
+                raise WorkerStoppingError(record.id)
+            return await self._start(record)
 
     async def _start(self, record: RunRecord) -> ActiveRun | None:
         try:
