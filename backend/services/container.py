@@ -19,7 +19,8 @@ from backend.services.private_postgres import PrivatePostgres
 from backend.services.run_queue import RunQueue
 from backend.services.run_store import RunStore
 from backend.services.runs import RunService
-from backend.services.training import TrainerOptions, TrainingManager
+from backend.services.trainer_launch import TrainerOptions
+from backend.services.training import TrainingManager
 from food_vision.settings import Settings
 
 log = logging.getLogger("foodvision.server")

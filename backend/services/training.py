@@ -13,20 +13,18 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from backend.services.hub import Hub, RunUpdate, ServerMessage
 from backend.services.run_store import RunStore
+from backend.services.trainer_launch import STDOUT_LINE_LIMIT, TrainerOptions, launch_trainer
 from food_vision.events import Cancelled, Event, Failed, LogLine, Progress, Started, read_line
 from food_vision.process_group import signal_group
 from food_vision.runs import RunRecord, RunStatus, apply_event
 
 log = logging.getLogger("foodvision.training")
-STDOUT_LINE_LIMIT = 1024 * 1024
 
 
 class RunNotActiveError(RuntimeError):
@@ -56,16 +54,6 @@ class ActiveRun:
     @property
     def pgid(self) -> int:
         return self.process.pid
-
-
-@dataclass(frozen=True)
-class TrainerOptions:
-    home: Path
-    data_dir: Path
-    threads: int
-    workers: int | None = None
-    grace_seconds: float = 10.0
-    python: str = sys.executable
 
 
 class TrainingManager:
@@ -280,41 +268,6 @@ class TrainingManager:
     def _append_log(self, run_id: str, text: str) -> None:
         with open(self.store.log_path(run_id), "a", encoding="utf-8") as handle:
             handle.write(text + "\n")
-
-
-async def launch_trainer(
-    options: TrainerOptions, store: RunStore, run_id: str
-) -> asyncio.subprocess.Process:
-    """``python -m food_vision.train --config <run>/config.json``, in its own session: the one
-    launch of a trainer, for the server's worker and ``foodvision worker`` alike."""
-    argv = [
-        options.python, "-m", "food_vision.train", "--events", "jsonl",
-        "--config", str(store.config_path(run_id)),
-        "--out", str(store.folder(run_id)),
-        "--run-id", run_id,
-        "--threads", str(options.threads),
-    ]  # fmt: skip
-    if options.workers is not None:
-        argv += ["--workers", str(options.workers)]
-    env = {
-        **os.environ,
-        "FOODVISION_HOME": str(options.home),
-        "FOODVISION_DATA_DIR": str(options.data_dir),
-        "PYTHONUNBUFFERED": "1",
-    }
-    log_file = await asyncio.to_thread(open, store.log_path(run_id), "ab")
-    try:
-        return await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=log_file,
-            env=env,
-            start_new_session=True,
-            limit=STDOUT_LINE_LIMIT,
-        )
-    finally:
-        await asyncio.to_thread(log_file.close)
 
 
 async def _lines(process: asyncio.subprocess.Process) -> AsyncIterator[Event | LogLine]:
