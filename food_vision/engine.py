@@ -83,6 +83,7 @@ class TrainOutcome:
     stopped_epoch: int = 0
     stopped_step: int = 0
     early_stopped: bool = False
+    finished_early: bool = False  # a person asked to stop after the epoch (stop and keep)
 
 
 @dataclass(frozen=True)
@@ -195,15 +196,18 @@ def train(
     on_best: EpochCallback | None = None,
     max_steps: int | None = None,
     group: Group = ALONE,
+    finish: threading.Event | None = None,
 ) -> TrainOutcome:
     """Train for up to ``epochs``, validating after each; returns the history and best epoch.
 
     When ``stop`` is set the loop ends at the next batch boundary and the unfinished epoch is
     not added to the history (its weights are not a finished epoch's). ``on_best`` comes
     before ``on_epoch`` for an epoch that beats every earlier one; ``patience`` > 0 ends
-    training after that many validated epochs without a better one. In a ``group`` of several
-    processes the training steps go through DistributedDataParallel (the model itself is
-    evaluated: each process its share of the validation split).
+    training after that many validated epochs without a better one. When ``finish`` is set,
+    training ends after the epoch under way, which counts in full (stop and keep). In a
+    ``group`` of several processes the training steps go through DistributedDataParallel (the
+    model itself is evaluated: each process its share of the validation split), and a finish
+    asked on any process ends the run on all of them after the same epoch.
     """
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     outcome = TrainOutcome()
@@ -262,6 +266,10 @@ def train(
             on_epoch(result)
         if _out_of_patience(outcome, patience):
             outcome.early_stopped = True
+            break
+        finish_asked = finish is not None and finish.is_set()
+        if group.agree(finish_asked) and epoch < epochs:
+            outcome.finished_early = True
             break
     return outcome
 

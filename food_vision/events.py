@@ -130,6 +130,7 @@ class Completed(Event):
     metrics: _Metrics
     model_path: StrictStr
     best_epoch: StrictInt = 0  # the epoch whose model was kept (0: not recorded)
+    stopped_early: StrictBool = False  # ended by stop and keep, before its last epoch
 
 
 @dataclass(frozen=True, kw_only=True)

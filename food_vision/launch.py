@@ -11,6 +11,7 @@ off) exits with ``EXIT_PEER_LOST`` and is not the one reported.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -110,6 +111,20 @@ def launch(
         return EXIT_FAILED
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def signal_children(signum: int) -> None:
+    """Send ``signum`` to this process's children: the ranks torchrun started here, each in
+    its own session (torchrun passes on only the signals that end a run)."""
+    me = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if fields[1] == me:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(stat.parent.name), signum)
 
 
 def describe_failure(ends: Mapping[int, tuple[int, int]], log_dir: Path) -> str:

@@ -50,6 +50,9 @@ class RunRecord:
     step: int = 0
     has_model: bool = False
     best_epoch: int = 0
+    job_id: int | None = None  # its job in the run queue
+    stopped_early: bool = False  # completed by stop and keep
+    sweep: str | None = None  # the sweep it belongs to
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -111,6 +114,7 @@ def apply_event(record: RunRecord, event: Event) -> RunRecord:
             metrics=event.metrics,
             has_model=True,
             best_epoch=event.best_epoch,
+            stopped_early=event.stopped_early,
         )
     if isinstance(event, Cancelled):
         return record.evolve(

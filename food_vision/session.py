@@ -63,11 +63,13 @@ class TrainingSession:
         stop: threading.Event,
         options: RunOptions | None = None,
         group: Group | None = None,
+        finish: threading.Event | None = None,
     ) -> None:
         self.config = config.resolved()
         self.out = out
         self.reporter = reporter
         self.stop = stop
+        self.finish = finish  # set: end after the current epoch, then test and save
         self.options = options or RunOptions()
         # A data-parallel run's processes each hold one; only the leader reports and writes.
         self.group = group or Group(device=pick_device(self.options.device))
@@ -203,7 +205,7 @@ class TrainingSession:
         if not self.config.dry_run:  # a quick check sees one batch: no evaluation to keep
             write_evaluation(self.out, test)
             self.reporter.emit(Evaluated(self.reporter.run_id, **test.summary()))
-        return self.completed(metrics, best.epoch)
+        return self.completed(metrics, best.epoch, stopped_early=outcome.finished_early)
 
     def test_pass(self, net: nn.Module, batches: Any, epoch: int) -> Evaluation | None:
         """The test split once, each photo's result kept (reported as ``eval`` steps)."""
@@ -245,6 +247,7 @@ class TrainingSession:
             on_best=keeper.keep,
             max_steps=self.max_steps,
             group=self.group,
+            finish=self.finish,
         )
 
     def save(self, plan: TransferPlan, metrics: dict[str, float], epoch: int) -> None:
@@ -266,11 +269,17 @@ class TrainingSession:
             dataset=self.config.dataset,
         )
 
-    def completed(self, metrics: dict[str, float], best_epoch: int) -> RunStatus:
+    def completed(
+        self, metrics: dict[str, float], best_epoch: int, *, stopped_early: bool = False
+    ) -> RunStatus:
         model_path = str(self.out / WEIGHTS_FILE)
         self.reporter.emit(
             Completed(
-                self.reporter.run_id, metrics=metrics, model_path=model_path, best_epoch=best_epoch
+                self.reporter.run_id,
+                metrics=metrics,
+                model_path=model_path,
+                best_epoch=best_epoch,
+                stopped_early=stopped_early,
             )
         )
         return RunStatus.COMPLETED

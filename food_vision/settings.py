@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     max_datasets_bytes: int = Field(
         20 * 1024**3, ge=1024, description="size of all managed datasets together"
     )
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL of the run queue (shared by workers on other machines); "
+        "default a private one under <home>/postgres",
+    )
+    max_queued: int = Field(20, ge=1, le=10_000, description="runs waiting before 409")
     grace_seconds: float = Field(10.0, gt=0, le=300, description="cancel grace before SIGKILL")
     server_threads: int = Field(1, ge=1, le=64, description="torch threads for inference")
     trainer_threads: int = Field(
@@ -99,6 +105,10 @@ class Settings(BaseSettings):
     @property
     def resolved_data_dir(self) -> Path:
         return self.data_dir or self.home / "data"
+
+    @property
+    def postgres_dir(self) -> Path:
+        return self.home / "postgres"
 
     @property
     def runs_dir(self) -> Path:

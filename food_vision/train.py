@@ -7,6 +7,8 @@ progress bar is shown on a terminal and the run records itself (``run.json``, ``
 in its folder.
 
 Exit codes: 0 completed, 1 failed (after a ``failed`` event), 3 cancelled (SIGTERM/SIGINT).
+SIGUSR1 asks for stop and keep: the epoch under way ends, the test split is evaluated, the model
+is saved and the run completes with ``stopped_early``.
 
 With ``processes`` above 1 (or ``--nnodes`` above 1) this process launches the ranks under
 torchrun (:mod:`food_vision.launch`) and each rank runs this same entry point: the leader
@@ -36,6 +38,7 @@ from food_vision.launch import (
     is_data_parallel,
     launch,
     rank_of_this_process,
+    signal_children,
     under_torchrun,
 )
 from food_vision.process_group import die_with_parent
@@ -63,8 +66,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "foodvision train") -> i
         silence_stdout()
     channel = claim_stdout() if leader and wants_jsonl(argv) else None
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
-    stop = threading.Event()
-    install_stop_handlers(stop)
+    stop, finish = threading.Event(), threading.Event()
+    install_stop_handlers(stop, finish)
     try:
         options, given = parse_command_line(argv, prog)
     except UsageError as exc:
@@ -81,7 +84,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "foodvision train") -> i
             check_processes(config.processes, options.device)
             argv += ["--out", str(out), "--run-id", run_id]  # every rank's, chosen once here
             return launch_ranks(config, options, argv, reporter)
-        return train_here(config, options, out, reporter, stop)
+        return train_here(config, options, out, reporter, stop, finish)
     except Exception as exc:
         if under_torchrun():
             return rank_failed(exc, reporter)
@@ -103,7 +106,12 @@ def rank_failed(exc: Exception, reporter: Reporter) -> int:
 
 
 def train_here(
-    config: TrainConfig, options: RunOptions, out: Path, reporter: Reporter, stop: threading.Event
+    config: TrainConfig,
+    options: RunOptions,
+    out: Path,
+    reporter: Reporter,
+    stop: threading.Event,
+    finish: threading.Event,
 ) -> int:
     """The run in this process: alone, or as one rank of a data-parallel run, where the
     leader alone reports and writes the run's files."""
@@ -124,7 +132,7 @@ def train_here(
 
     group = join_group(options.device)
     session = TrainingSession(
-        config, out=out, reporter=reporter, stop=stop, options=options, group=group
+        config, out=out, reporter=reporter, stop=stop, options=options, group=group, finish=finish
     )
     status = session.run()
     group.close()
@@ -139,9 +147,10 @@ def launch_ranks(
     """Hand the run to torchrun's ranks, which inherit this stdout: with ``--events jsonl``
     the event channel. A rank lost without a word is reported here."""
     # A stop asked before torchrun takes the signals over (to pass them on to the ranks) ends
-    # this process at once: no rank has started yet.
+    # this process at once: no rank has started yet. Stop and keep is passed on here.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGUSR1, lambda _signum, _frame: signal_children(signal.SIGUSR1))
     if reporter.channel is not None:
         os.dup2(reporter.channel.fileno(), 1)
 
@@ -181,14 +190,19 @@ def fail(reporter: Reporter, error: str, detail: str) -> int:
     return EXIT_FAILED
 
 
-def install_stop_handlers(stop: threading.Event) -> None:
-    """SIGTERM and SIGINT ask the session to stop at the next batch boundary."""
+def install_stop_handlers(stop: threading.Event, finish: threading.Event) -> None:
+    """SIGTERM and SIGINT ask the session to stop at the next batch boundary; SIGUSR1 to
+    finish the epoch under way and keep the run (stop and keep)."""
 
     def request_stop(signum: int, _frame: object) -> None:
         stop.set()
 
+    def request_finish(signum: int, _frame: object) -> None:
+        finish.set()
+
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGUSR1, request_finish)
 
 
 def run_and_exit() -> None:

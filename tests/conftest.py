@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.utils.http_server import LocalHTTPServer, serve_files
+from tests.utils.queue_db import QueueDatabases
 
 
 @pytest.fixture
@@ -25,3 +26,22 @@ def demo_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("demo-data")
     resolve_dataset("demo", data_dir)
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def queue_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueDatabases]:
+    """One PostgreSQL for the session's run queues (started once, ~5 s)."""
+    databases = QueueDatabases(tmp_path_factory.mktemp("queue"))
+    databases.start()
+    yield databases
+    databases.stop()
+
+
+@pytest.fixture(scope="module")
+def queue_database(queue_databases: QueueDatabases) -> Iterator[str]:
+    """A fresh queue database for this module's apps, named by FOODVISION_DATABASE_URL (servers
+    started as subprocesses inherit it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        url = queue_databases.fresh()
+        patch.setenv("FOODVISION_DATABASE_URL", url)
+        yield url

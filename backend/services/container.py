@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from dataclasses import dataclass
 
 from backend.services.dataset_library import DatasetLibrary
@@ -13,9 +15,12 @@ from backend.services.exports import ExportService
 from backend.services.hub import Hub, ServerMessage
 from backend.services.inference import InferenceOptions, InferenceService
 from backend.services.metrics import Metrics
+from backend.services.private_postgres import PrivatePostgres
+from backend.services.run_queue import RunQueue
 from backend.services.run_store import RunStore
 from backend.services.runs import RunService
-from backend.services.training import TrainerOptions, TrainingManager
+from backend.services.trainer_launch import TrainerOptions
+from backend.services.training import TrainingManager
 from food_vision.settings import Settings
 
 log = logging.getLogger("foodvision.server")
@@ -34,6 +39,8 @@ class Services:
     exports: ExportService
     evaluations: EvaluationService
     library: DatasetLibrary
+    queue: RunQueue
+    postgres: PrivatePostgres | None
     ready: bool = False
     _workers_started: asyncio.Task[None] | None = None
 
@@ -66,7 +73,12 @@ class Services:
         )
         metrics.queue_depth.set_function(lambda: inference.queue_depth)
         datasets = DatasetService(settings.resolved_data_dir)
-        runs = RunService(store, training, datasets, hub)
+        postgres = None
+        if not settings.database_url:
+            postgres = PrivatePostgres(settings.postgres_dir.resolve())
+        url = settings.database_url or (postgres.url if postgres else "")
+        queue = RunQueue(url, settings.max_queued, run_task=training.run)
+        runs = RunService(store, training, datasets, queue, hub)
         exports = ExportService(store, settings.resolved_data_dir)
         evaluations = EvaluationService(store, settings.resolved_data_dir)
         library = DatasetLibrary(settings, store, hub)
@@ -82,6 +94,8 @@ class Services:
             exports,
             evaluations,
             library,
+            queue,
+            postgres,
         )
 
     async def start(self) -> None:
@@ -89,8 +103,11 @@ class Services:
         await asyncio.to_thread(self.settings.runs_dir.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(self.settings.resolved_data_dir.mkdir, parents=True, exist_ok=True)
         await self.library.clear_leftovers()
-        for record in await asyncio.to_thread(self.store.recover_interrupted):
-            log.warning("run %s was left active by an earlier server: interrupted", record.id)
+        if self.postgres is not None:
+            await asyncio.to_thread(self.postgres.start)
+        await self.queue.open()
+        await self.runs.recover()
+        self.queue.start_worker(f"server-{socket.gethostname()}-{os.getpid()}")
         self._workers_started = asyncio.create_task(self.inference.start())
         self._workers_started.add_done_callback(_log_failure)
         self.ready = True
@@ -99,7 +116,10 @@ class Services:
         self.ready = False
         if self._workers_started is not None:
             self._workers_started.cancel()
-        await self.training.shutdown()
+        await asyncio.gather(self.queue.stop_worker(), self.training.shutdown())
+        await self.queue.close()
+        if self.postgres is not None:
+            await asyncio.to_thread(self.postgres.stop)
         self.inference.close()
 
 

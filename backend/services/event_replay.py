@@ -8,7 +8,7 @@ read back from the run store, so a slow client catches up instead of skipping ev
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 from backend.services.hub import Lagged, Message, RunUpdate, ServerMessage, Subscription
 from backend.services.run_store import RunStore
@@ -19,7 +19,7 @@ async def replay_events(
     store: RunStore,
     subscription: Subscription[ServerMessage],
     run_id: str,
-    is_active: Callable[[], bool],
+    is_active: Callable[[], Awaitable[bool]],
 ) -> AsyncGenerator[Event, None]:
     """The events to send, in order; a run that is no longer active ends with what is stored.
 
@@ -28,7 +28,7 @@ async def replay_events(
     cursor = _Cursor(store, run_id)
     for event in await cursor.from_disk():
         yield event
-    if not cursor.finished and not is_active():
+    if not cursor.finished and not await is_active():
         for event in await cursor.from_disk():
             yield event
         return

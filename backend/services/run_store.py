@@ -57,8 +57,8 @@ class RunStore:
         return folder
 
     def create(self, config: TrainConfig) -> RunRecord:
-        self.root.mkdir(parents=True, exist_ok=True)
         """A new queued run whose folder holds ``config.json``, the trainer's input."""
+        self.root.mkdir(parents=True, exist_ok=True)
         record = RunRecord(new_run_id(), RunStatus.QUEUED, config.to_dict())
         folder = self.folder(record.id)
         folder.mkdir()
@@ -74,6 +74,13 @@ class RunStore:
         if record is None:
             raise RunNotFoundError(run_id)
         return record
+
+    def find(self, run_id: str) -> RunRecord | None:
+        """The run, or None when it is gone (deleted while it waited)."""
+        try:
+            return self.get(run_id)
+        except RunNotFoundError:
+            return None
 
     def list(self) -> builtins.list[RunRecord]:
         return list_runs(self.root)
@@ -116,14 +123,15 @@ class RunStore:
         shutil.rmtree(folder)
 
     def recover_interrupted(self) -> builtins.list[RunRecord]:
-        """At start-up: every active run left by an earlier server becomes ``interrupted``.
+        """At start-up: every run an earlier server was training becomes ``interrupted``
+        (waiting runs keep their place in the queue).
 
         Nobody reads a left-over trainer's events any more, so one still alive is killed with
         its process group rather than left to run unobserved.
         """
         recovered = []
         for record in self.list():
-            if record.status.is_active:
+            if record.status is RunStatus.RUNNING:
                 if record.pid and _alive(record.pid):
                     signal_group(record.pid, signal.SIGKILL)
                 record = record.evolve(

@@ -13,29 +13,18 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from backend.services.hub import Hub, RunUpdate, ServerMessage
 from backend.services.run_store import RunStore
-from food_vision.config import TrainConfig
-from food_vision.events import Cancelled, Event, Failed, LogLine, Progress, read_line
+from backend.services.trainer_launch import STDOUT_LINE_LIMIT, TrainerOptions, launch_trainer
+from food_vision.events import Cancelled, Event, Failed, LogLine, Progress, Started, read_line
 from food_vision.process_group import signal_group
 from food_vision.runs import RunRecord, RunStatus, apply_event
 
 log = logging.getLogger("foodvision.training")
-STDOUT_LINE_LIMIT = 1024 * 1024
-
-
-class RunBusyError(RuntimeError):
-    """Another run is active; ``run_id`` names it."""
-
-    def __init__(self, run_id: str) -> None:
-        super().__init__(f"run {run_id} is still active; cancel it or wait for it to finish")
-        self.run_id = run_id
 
 
 class RunNotActiveError(RuntimeError):
@@ -45,12 +34,20 @@ class RunNotActiveError(RuntimeError):
         self.run_id = run_id
 
 
+class WorkerStoppingError(RuntimeError):
+    """The worker is stopping: the run it just took stays queued for the next start."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"the worker is stopping; run {run_id} stays queued")
+
+
 @dataclass
 class ActiveRun:
     record: RunRecord
     process: asyncio.subprocess.Process
     next_seq: int = 0
     cancelling: bool = False
+    stopping: bool = False  # stop and keep asked: the epoch under way is its last
     kill_timer: asyncio.TimerHandle | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -59,19 +56,8 @@ class ActiveRun:
         return self.process.pid
 
 
-@dataclass(frozen=True)
-class TrainerOptions:
-    home: Path
-    data_dir: Path
-    threads: int
-    workers: int | None = None
-    niceness: int = 0
-    grace_seconds: float = 10.0
-    python: str = sys.executable
-
-
 class TrainingManager:
-    """One run at a time; start, follow, cancel, and stop everything at shutdown."""
+    """One run at a time; run a queued one, follow, cancel, and stop everything at shutdown."""
 
     def __init__(
         self,
@@ -87,6 +73,7 @@ class TrainingManager:
         self._active: ActiveRun | None = None
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     @property
     def active(self) -> ActiveRun | None:
@@ -105,36 +92,54 @@ class TrainingManager:
             return self._active.record
         return None
 
-    async def start(self, config: TrainConfig) -> RunRecord:
+    async def run(self, run_id: str) -> None:
+        """Train a queued run to its end: the queue's task. Cancelling this coroutine (an
+        abort, or the worker stopping) cancels the run as :meth:`cancel` does and waits for it
+        to be recorded. A run that is no longer queued (cancelled, deleted) is left alone."""
+        record = await asyncio.to_thread(self.store.find, run_id)
+        if record is None or record.status is not RunStatus.QUEUED:
+            log.info("run %s is no longer queued: skipped", run_id)
+            return
+        starting = asyncio.ensure_future(self._start_one(record))
+        try:
+            active = await asyncio.shield(starting)
+            if active is not None:
+                await asyncio.shield(active.done.wait())
+        except asyncio.CancelledError:
+            active = await starting  # a trainer being launched is cancelled once it runs
+            if active is not None:
+                with contextlib.suppress(RunNotActiveError):
+                    await self.cancel(run_id)
+                await active.done.wait()
+            raise
+
+    async def _start_one(self, record: RunRecord) -> ActiveRun | None:
         async with self._lock:
-            finishing = self._active
-            if finishing is not None and not finishing.record.status.is_active:
-                # It has sent its final event and its process is exiting: wait, don't refuse.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(finishing.done.wait(), self.options.grace_seconds + 2)
-            if self._active is not None:
-                raise RunBusyError(self._active.record.id)
-            record = await asyncio.to_thread(self.store.create, config)
-            try:
-                process = await self._spawn(record)
-            except OSError as exc:
-                failed = record.evolve(
-                    status=RunStatus.FAILED,
-                    finished_at=time.time(),
-                    error=f"could not start the trainer: {exc}",
-                )
-                await self.store.asave(failed)
-                self.hub.publish(RunUpdate(failed))
-                return failed
-            record = record.evolve(status=RunStatus.RUNNING, pid=process.pid)
-            await self.store.asave(record)
-            active = self._active = ActiveRun(record, process)
-            log.info("run %s started: pid %s, %s", record.id, process.pid, config.to_dict())
-            self.hub.publish(RunUpdate(record))
-            task = asyncio.create_task(self._follow(active), name=f"follow-{record.id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            return record
+            if self._closing:
+                raise WorkerStoppingError(record.id)
+            return await self._start(record)
+
+    async def _start(self, record: RunRecord) -> ActiveRun | None:
+        try:
+            process = await launch_trainer(self.options, self.store, record.id)
+        except OSError as exc:
+            failed = record.evolve(
+                status=RunStatus.FAILED,
+                finished_at=time.time(),
+                error=f"could not start the trainer: {exc}",
+            )
+            await self.store.asave(failed)
+            self.hub.publish(RunUpdate(failed))
+            return None
+        record = record.evolve(status=RunStatus.RUNNING, pid=process.pid)
+        await self.store.asave(record)
+        active = self._active = ActiveRun(record, process)
+        log.info("run %s started: pid %s, %s", record.id, process.pid, record.config)
+        self.hub.publish(RunUpdate(record))
+        task = asyncio.create_task(self._follow(active), name=f"follow-{record.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return active
 
     async def cancel(self, run_id: str) -> RunRecord:
         """Ask the run to stop; idempotent while it is stopping."""
@@ -152,13 +157,40 @@ class TrainingManager:
             self.hub.publish(RunUpdate(active.record, cancelling=True))
         return active.record
 
+    async def stop(self, run_id: str) -> RunRecord:
+        """Stop and keep: the trainer ends the epoch under way, tests, saves and completes
+        (SIGUSR1 to the trainer itself, once its handlers are set). Idempotent."""
+        active = self._active
+        if (
+            active is None
+            or active.record.id != run_id
+            or active.record.status is not RunStatus.RUNNING
+            or active.cancelling
+        ):
+            raise RunNotActiveError(run_id)
+        if not active.stopping:
+            active.stopping = True
+            if active.record.started_at is not None:
+                _ask_to_finish(active)
+            log.info("run %s: stop and keep requested", run_id)
+            self.hub.publish(RunUpdate(active.record))
+        return active.record
+
+    def is_stopping(self, run_id: str) -> bool:
+        return (
+            self._active is not None
+            and self._active.record.id == run_id
+            and (self._active.stopping)
+        )
+
     async def wait_idle(self, timeout: float | None = None) -> None:
         active = self._active
         if active is not None:
             await asyncio.wait_for(active.done.wait(), timeout)
 
     async def shutdown(self) -> None:
-        """Cancel the active run and wait for it to be recorded."""
+        """Start no more runs; cancel the active one and wait for it to be recorded."""
+        self._closing = True
         active = self._active
         if active is None:
             return
@@ -166,38 +198,6 @@ class TrainingManager:
             await self.cancel(active.record.id)
         with contextlib.suppress(TimeoutError):
             await self.wait_idle(self.options.grace_seconds + 5)
-
-    async def _spawn(self, record: RunRecord) -> asyncio.subprocess.Process:
-        """``python -m food_vision.train --config <run>/config.json``, in its own session."""
-        argv = [
-            self.options.python, "-m", "food_vision.train", "--events", "jsonl",
-            "--config", str(self.store.config_path(record.id)),
-            "--out", str(self.store.folder(record.id)),
-            "--run-id", record.id,
-            "--threads", str(self.options.threads),
-            "--niceness", str(self.options.niceness),
-        ]  # fmt: skip
-        if self.options.workers is not None:
-            argv += ["--workers", str(self.options.workers)]
-        env = {
-            **os.environ,
-            "FOODVISION_HOME": str(self.options.home),
-            "FOODVISION_DATA_DIR": str(self.options.data_dir),
-            "PYTHONUNBUFFERED": "1",
-        }
-        log_file = await asyncio.to_thread(open, self.store.log_path(record.id), "ab")
-        try:
-            return await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=log_file,
-                env=env,
-                start_new_session=True,
-                limit=STDOUT_LINE_LIMIT,
-            )
-        finally:
-            await asyncio.to_thread(log_file.close)
 
     async def _follow(self, active: ActiveRun) -> None:
         returncode: int | None = None
@@ -238,6 +238,8 @@ class TrainingManager:
         active.next_seq += 1
         await self.store.aappend_event(active.record.id, event)
         active.record = apply_event(active.record, event)
+        if isinstance(event, Started) and active.stopping:
+            _ask_to_finish(active)  # asked before its handlers were set
         if not isinstance(event, Progress):
             await self.store.asave(active.record)
         self.hub.publish(RunUpdate(active.record, event, seq, active.cancelling))
@@ -280,6 +282,12 @@ async def _lines(process: asyncio.subprocess.Process) -> AsyncIterator[Event | L
         if not line:
             return
         yield read_line(line)
+
+
+def _ask_to_finish(active: ActiveRun) -> None:
+    """SIGUSR1 to the trainer alone: its data loader workers would die of it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(active.process.pid, signal.SIGUSR1)
 
 
 def _last_line(text: str) -> str:

@@ -18,21 +18,27 @@ CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut}}
 
 @router.post("", status_code=201, responses=CONFLICT)
 async def create_run(body: TrainConfig, services: ServicesDep) -> RunOut:
-    """Start a run (201); 409 while another run is active; 422 naming a wrong field."""
-    return RunOut.of(await services.runs.start(body))
+    """Queue a run (201, ``queued`` with its ``position``, or already ``running``); 409 when
+    the queue is full; 422 naming a wrong field; 503 while the queue's database is down."""
+    record = await services.runs.start(body)
+    positions = await services.runs.positions([record])
+    return RunOut.of(services.runs.live(record), position=positions.get(record.id))
 
 
 @router.get("")
 async def list_runs(services: ServicesDep) -> list[RunOut]:
     records = await asyncio.to_thread(services.store.list)
+    positions = await services.runs.positions(records)
     return [
-        RunOut.of(services.runs.live(r), services.training.is_cancelling(r.id)) for r in records
+        RunOut.of(services.runs.live(r), services.training.is_cancelling(r.id), positions.get(r.id))
+        for r in records
     ]
 
 
 @router.get("/{run_id}", responses={404: {"model": ErrorOut}})
 async def get_run(run: RunDep, services: ServicesDep) -> RunDetail:
-    return RunDetail.of_view(await services.runs.view(run))
+    positions = await services.runs.positions([run])
+    return RunDetail.of_view(await services.runs.view(run), positions.get(run.id))
 
 
 @router.post("/{run_id}/cancel", status_code=202, responses={404: {"model": ErrorOut}, **CONFLICT})
@@ -40,6 +46,13 @@ async def cancel_run(run: RunDep, services: ServicesDep) -> RunOut:
     """Idempotent: cancelling a run that is stopping or already cancelled answers 202 again."""
     record = await services.runs.cancel(run)
     return RunOut.of(record, cancelling=services.training.is_cancelling(run.id))
+
+
+@router.post("/{run_id}/stop", status_code=202, responses={404: {"model": ErrorOut}, **CONFLICT})
+async def stop_run(run: RunDep, services: ServicesDep) -> RunOut:
+    """Stop and keep: the run ends after the epoch under way, is tested and saved, and
+    completes with ``stopped_early``. 409 unless it is running; idempotent while it stops."""
+    return RunOut.of(await services.runs.stop(run), stopping=True)
 
 
 @router.get(

@@ -16,9 +16,11 @@ from backend.services.exports import NoModelError
 from backend.services.inference import ModelNotFoundError
 from backend.services.micro_batch import OverloadedError
 from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
+from backend.services.run_queue import QueueFullError, QueueUnavailableError
 from backend.services.run_store import RunNotFoundError
 from backend.services.runs import RunActiveError
-from backend.services.training import RunBusyError, RunNotActiveError
+from backend.services.sweeps import SweepNotFoundError
+from backend.services.training import RunNotActiveError
 from backend.services.uploads import (
     CannotDecode,
     MalformedUpload,
@@ -48,7 +50,9 @@ STATUSES: dict[type[Exception], int] = {
     ModelNotFoundError: 404,
     SampleNotFoundError: 404,
     RunNotFoundError: 404,
-    RunBusyError: 409,
+    SweepNotFoundError: 404,
+    QueueFullError: 409,
+    QueueUnavailableError: 503,
     RunNotActiveError: 409,
     NoModelError: 409,
     ExportError: 422,
@@ -94,7 +98,7 @@ def error_body(exc: Exception) -> dict[str, Any]:
 
 async def service_error(request: Request, exc: Exception) -> JSONResponse:
     """The exception's body and status; an overload says when to retry."""
-    retry = isinstance(exc, OverloadedError | WorkerLost)
+    retry = isinstance(exc, OverloadedError | WorkerLost | QueueUnavailableError)
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if retry else None
     return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
 

@@ -20,7 +20,7 @@ from backend.services.samples import Sample, list_samples
 from backend.web import render
 from backend.web.announcements import announcement
 from food_vision.events import Started
-from food_vision.runs import RunStatus
+from food_vision.runs import RunRecord, RunStatus
 
 log = logging.getLogger("foodvision.server")
 
@@ -69,9 +69,14 @@ class PageFeed:
                     list_samples, self.services.settings.resolved_data_dir
                 )
                 datasets = render.dataset_choice(await self.services.datasets.list())
-                html = render.snapshot(view, records, models, found) + datasets
+                queue = await self._queue_state(records)
+                html = render.snapshot(view, records, models, found) + datasets + queue
                 self._snapshot = Snapshot(version, view, html)
             return self._snapshot
+
+    async def _queue_state(self, records: list[RunRecord]) -> str:
+        busy = any(record.status.is_active for record in records)
+        return render.queue_state(await self.services.runs.waiting(records), busy)
 
     async def _fragments(
         self, view: RunView | None, item: ServerMessage | Lagged
@@ -89,7 +94,8 @@ class PageFeed:
         if render.touches_history(item.event) or ended:
             html += render.run_history(view, oob=True)
         if item.event is None or ended:
-            html += render.runs_list(await asyncio.to_thread(self.services.store.list), oob=True)
+            records = await asyncio.to_thread(self.services.store.list)
+            html += render.runs_list(records, oob=True) + await self._queue_state(records)
         if isinstance(item.event, Started) or ended:  # its dataset is prepared by now
             html += render.dataset_choice(await self.services.datasets.list())
         if ended:

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.services.container import Services
+from backend.services.run_queue import QueueFullError, QueueUnavailableError
 from backend.services.samples import list_samples
-from backend.services.training import RunBusyError, RunNotActiveError
+from backend.services.training import RunNotActiveError
 from backend.web import render
 from backend.web.dataset_panel import panel_html
 from backend.web.deps import RunDep, ServicesDep
@@ -36,6 +37,8 @@ async def page_context(services: Services, dataset: str | None = None) -> dict[s
         "panel_html": render.run_panel(view),
         "history_html": render.run_history(view),
         "runs_html": render.runs_list(records),
+        "queue_html": render.run_queue(await services.runs.waiting(records)),
+        "busy": any(record.status.is_active for record in records),
         "datasets": await services.datasets.list(),
         "model_picker_html": render.model_picker(models),
         "samples_html": render.samples(found, has_models=bool(models)),
@@ -62,44 +65,62 @@ async def index(request: Request, services: ServicesDep) -> HTMLResponse:
 async def submit_run(request: Request, services: ServicesDep) -> Response:
     form = await request.form()
     values = submitted_values(form)
-    record, errors, busy_run = await start_from_form(services, form)
+    record, errors = await start_from_form(services, form)
     if not is_htmx(request):
         if not errors:
             return RedirectResponse("/", status_code=303)
         return await full_page(request, services, 422, values=values, errors=errors)
+    message = await submitted_message(services, record) if record is not None else None
     html = render.render(
         "train_form",
         values=values,
         errors=errors,
-        message=f"Run {record.id} started." if record is not None else None,
+        message=message,
         started_run=record.id if record is not None else None,
-        busy_run=busy_run,
         datasets=await services.datasets.list(),
+        busy=record is not None or services.training.active is not None,
     )
     return HTMLResponse(html)
 
 
-async def start_from_form(
-    services: Services, form: Any
-) -> tuple[RunRecord | None, dict[str, str], str | None]:
-    """The started run, or the message for each field (or the whole form) that stopped it,
-    and the active run that did, if one did."""
+async def submitted_message(services: Services, record: RunRecord) -> str:
+    """ "started" when nothing else was training or waiting, else its place in the queue."""
+    records = await asyncio.to_thread(services.store.list)
+    if not any(other.status.is_active and other.id != record.id for other in records):
+        return f"Run {record.id} started."
+    position = (await services.runs.positions([record])).get(record.id)
+    return f"Run {record.id} queued" + (f" (#{position})." if position else ".")
+
+
+async def start_from_form(services: Services, form: Any) -> tuple[RunRecord | None, dict[str, str]]:
+    """The started run, or the message for each field (or the whole form) that stopped it."""
     config, errors = parse_train_form(form)
     if config is None:
-        return None, errors, None
+        return None, errors
     try:
-        return await services.runs.start(config), {}, None
+        return await services.runs.start(config), {}
     except ConfigError as exc:
-        return None, {exc.field: exc.message}, None
-    except RunBusyError as exc:
-        message = f"Run {exc.run_id} is still active: cancel it or wait until it ends."
-        return None, {"form": message}, exc.run_id
+        return None, {exc.field: exc.message}
+    except (QueueFullError, QueueUnavailableError) as exc:
+        return None, {"form": str(exc).capitalize() + "."}
 
 
 @router.post("/runs/{run_id}/cancel", response_class=HTMLResponse)
 async def cancel_from_page(request: Request, run: RunDep, services: ServicesDep) -> Response:
     with contextlib.suppress(RunNotActiveError):
-        await services.training.cancel(run.id)
+        await services.runs.cancel(run)
+    return await panel_after_action(request, run, services)
+
+
+@router.post("/runs/{run_id}/stop", response_class=HTMLResponse)
+async def stop_from_page(request: Request, run: RunDep, services: ServicesDep) -> Response:
+    with contextlib.suppress(RunNotActiveError):
+        await services.runs.stop(run)
+    return await panel_after_action(request, run, services)
+
+
+async def panel_after_action(request: Request, run: RunRecord, services: Services) -> Response:
+    """The run panel as the action left it; without JavaScript, back to the page."""
     if not is_htmx(request):
         return RedirectResponse("/", status_code=303)
     live = services.runs.live(services.store.get(run.id))

@@ -159,6 +159,20 @@ def announcement(text: str) -> str:
     return f'<p id="announcer" hx-swap-oob="innerHTML">{escape(text)}</p>'
 
 
+def run_queue(waiting: list[tuple[RunRecord, int | None]], *, oob: bool = False) -> str:
+    return render("run_queue", waiting=waiting, oob=oob)
+
+
+def train_submit(busy: bool, *, oob: bool = False) -> str:
+    """The form's button: "Queue run" while a run trains or waits."""
+    return render("train_submit", busy=busy, oob=oob)
+
+
+def queue_state(waiting: list[tuple[RunRecord, int | None]], busy: bool) -> str:
+    """The queue and the form's button, pushed whenever a run joins, starts or ends."""
+    return run_queue(waiting, oob=True) + train_submit(busy, oob=True)
+
+
 def dataset_choice(datasets: list[DatasetInfo]) -> str:
     """The training form's dataset options, swapped in over the page's socket."""
     return render("dataset_choice", datasets=datasets)

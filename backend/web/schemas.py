@@ -25,12 +25,24 @@ class RunOut(BaseModel):
     has_model: bool
     best_epoch: int = 0
     cancelling: bool = False
+    stopping: bool = False  # stop and keep asked: it ends after the epoch under way
+    stopped_early: bool = False
+    sweep: str | None = None
+    position: int | None = None  # while queued: 1 = next, 0 = a worker is starting it
 
     @classmethod
-    def of(cls, record: RunRecord, cancelling: bool = False) -> RunOut:
+    def of(
+        cls,
+        record: RunRecord,
+        cancelling: bool = False,
+        position: int | None = None,
+        *,
+        stopping: bool = False,
+    ) -> RunOut:
         data = record.to_dict()
         data.pop("pid", None)
-        return cls(**data, cancelling=cancelling)
+        data.pop("job_id", None)
+        return cls(**data, cancelling=cancelling, position=position, stopping=stopping)
 
 
 class EpochOut(BaseModel):
@@ -53,10 +65,11 @@ class RunDetail(RunOut):
     history: list[EpochOut]
 
     @classmethod
-    def of_view(cls, view: RunView) -> RunDetail:
+    def of_view(cls, view: RunView, position: int | None = None) -> RunDetail:
         """The run with its epoch history (non-finite figures as null)."""
         history = [EpochOut(**finite_or_none(e.to_dict())) for e in view.epochs]
-        return cls(**RunOut.of(view.record, view.cancelling).model_dump(), history=history)
+        run = RunOut.of(view.record, view.cancelling, position)
+        return cls(**run.model_dump(), history=history)
 
 
 class ErrorOut(BaseModel):

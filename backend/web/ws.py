@@ -60,8 +60,10 @@ async def run_events(websocket: WebSocket, run_id: str, services: ServicesDep) -
 async def _event_stream(
     websocket: WebSocket, services: Services, run_id: str, sub: Subscription[ServerMessage]
 ) -> None:
-    def is_active() -> bool:
-        return services.training.current_record(run_id) is not None
+    async def is_active() -> bool:
+        """Waiting or training: its events are still to come."""
+        record = await asyncio.to_thread(services.store.find, run_id)
+        return record is not None and services.runs.live(record).status.is_active
 
     timeout = services.settings.send_timeout_seconds
     async with contextlib.aclosing(replay_events(services.store, sub, run_id, is_active)) as events:

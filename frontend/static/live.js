@@ -71,7 +71,7 @@
     focused = null;
   }
 
-  // A note about a run ("started", "still active") goes once that run has ended.
+  // A note about a run ("started", "queued") goes once that run has ended.
   function dropStaleNotes() {
     var panel = byId("run-panel");
     if (!panel || !ENDED.test(panel.className)) return;

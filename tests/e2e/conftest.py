@@ -137,3 +137,9 @@ def is_ours(url: str) -> bool:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_queue(queue_database: str) -> str:
+    """Every app of the module queues its runs in the module's own database."""
+    return queue_database

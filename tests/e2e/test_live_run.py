@@ -135,9 +135,12 @@ def test_cancel_a_running_run(page: Page, idle_server: Server) -> None:
     status = page.locator("#run-status")
     expect(status).to_have_text("Running", timeout=START_TIMEOUT)
 
-    # One run at a time: a second start is refused inside the form, naming the active run.
-    page.locator("#train-form").get_by_role("button", name="Start training").click()
-    expect(page.locator("#train-form [role=alert]")).to_contain_text(run_id)
+    # One run at a time: a second one waits in the queue, where it can be cancelled.
+    page.locator("#train-form").get_by_role("button", name="Queue run").click()
+    expect(page.locator("#train-form [role=status]")).to_contain_text("queued (#1)")
+    (waiting,) = [r["id"] for r in idle_server.runs() if r["status"] == "queued"]
+    page.get_by_role("button", name=f"Cancel queued run {waiting}").click()
+    expect(page.locator("#run-queue li")).to_have_count(0)
     assert [r["id"] for r in idle_server.runs() if r["status"] in ACTIVE] == [run_id]
 
     expect(page.locator("#run-history tr.epoch-row")).not_to_have_count(0, timeout=END_TIMEOUT)

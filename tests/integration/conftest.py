@@ -81,3 +81,9 @@ def server(tiny_home: Path) -> Iterator[Server]:
     srv.start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_queue(queue_database: str) -> str:
+    """Every app of the module queues its runs in the module's own database."""
+    return queue_database

@@ -54,7 +54,7 @@ def collect_events(server, run_id: str, timeout: float = 120) -> list:
 def test_run_streams_every_event_in_order_and_completes(server):
     server.wait_idle()
     run = start(server, epochs=2)
-    assert run["status"] == "running"
+    assert run["status"] == "running" or (run["status"] == "queued" and run["position"] in (0, 1))
     events = collect_events(server, run["id"])
     types = [e.type for e in events]
     assert types[0] == "started" and types[-1] == "completed"
@@ -81,6 +81,7 @@ def test_page_socket_sends_snapshot_then_fragments(server):
     with connect(f"{server.ws_url}/ws", origin=f"http://{host}", open_timeout=10) as ws:
         snapshot = ws.recv(timeout=10)
         regions = ("run-panel", "run-history", "runs-list", "model-picker", "samples")
+        regions += ("run-queue", "train-submit")
         for region in regions:
             assert f'id="{region}"' in snapshot
         assert 'id="downloads-note"' in snapshot  # beside the dataset options
@@ -98,12 +99,15 @@ def test_page_socket_sends_snapshot_then_fragments(server):
         assert states[-1] == "run-panel state-completed"
 
 
-def test_second_start_is_refused_and_cancel_leaves_no_process(server):
+def test_second_start_waits_and_cancel_leaves_no_process(server):
     server.wait_idle()
     run = start(server, epochs=200)
-    busy = httpx.post(f"{server.url}/api/runs", json=TINY)
-    assert busy.status_code == 409 and busy.json()["run_id"] == run["id"]
     server.wait_status(run["id"], {"running"})
+    waiting = start(server)
+    assert (waiting["status"], waiting["position"]) == ("queued", 1)
+    dropped = httpx.post(f"{server.url}/api/runs/{waiting['id']}/cancel")
+    assert dropped.status_code == 202 and dropped.json()["status"] == "cancelled"
+    assert [e.type for e in collect_events(server, waiting["id"])] == ["cancelled"]
     _wait_for(lambda: server.record(run["id"]).epoch >= 1)
     pgid = server.record(run["id"]).pid
     assert group_alive(pgid), "the trainer should be running"

@@ -425,3 +425,18 @@ def test_the_keeper_writes_a_new_best_once_the_interval_has_passed() -> None:
 
 def _same(a: dict[str, Tensor], b: dict[str, Tensor]) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_finish_ends_training_after_the_epoch_under_way() -> None:
+    torch.manual_seed(0)
+    model, finish, seen = nn.Linear(2, 2), threading.Event(), []
+
+    def on_step(report: StepReport) -> None:
+        if (report.phase, report.epoch, report.step) == ("train", 2, 1):
+            finish.set()  # mid-epoch: epoch 2 still runs in full
+
+    outcome = train_linear(
+        model, random_batches(2, 2), on_step=on_step, finish=finish, on_epoch=seen.append
+    )
+    assert [r.epoch for r in outcome.history] == [1, 2] == [r.epoch for r in seen]
+    assert outcome.finished_early and not outcome.stopped

@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from backend.services.inference import ModelNotFoundError
 from backend.services.micro_batch import OverloadedError
 from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
+from backend.services.run_queue import QueueFullError, QueueUnavailableError
 from backend.services.run_store import RunNotFoundError
-from backend.services.training import RunBusyError, RunNotActiveError
+from backend.services.training import RunNotActiveError
 from backend.services.uploads import (
     CannotDecode,
     MalformedUpload,
@@ -38,7 +39,8 @@ from food_vision.config import ConfigError
         (ModelNotFoundError("no model"), 404),
         (SampleNotFoundError("no sample"), 404),
         (RunNotFoundError("run-1"), 404),
-        (RunBusyError("run-1"), 409),
+        (QueueFullError(20), 409),
+        (QueueUnavailableError(OSError("gone")), 503),
         (RunNotActiveError("run-1"), 409),
         (OverloadedError("retry"), 503),
     ],
@@ -71,10 +73,10 @@ def app_raising(exc: Exception) -> FastAPI:
 
 
 def test_installed_handler_answers_detail_with_the_status():
-    with TestClient(app_raising(RunBusyError("run-1"))) as client:
+    with TestClient(app_raising(RunNotActiveError("run-1"))) as client:
         response = client.get("/boom")
     assert response.status_code == 409
-    assert response.json() == {"detail": str(RunBusyError("run-1")), "run_id": "run-1"}
+    assert response.json() == {"detail": str(RunNotActiveError("run-1")), "run_id": "run-1"}
     assert "retry-after" not in response.headers
 
 

@@ -49,7 +49,10 @@ class Run:
         self.hub.publish(RunUpdate(self.record, event, seq))
 
     def stream(self, subscription: Subscription) -> AsyncGenerator[Event, None]:
-        return replay_events(self.store, subscription, self.id, lambda: self.active)
+        async def is_active() -> bool:
+            return self.active
+
+        return replay_events(self.store, subscription, self.id, is_active)
 
 
 @pytest.fixture

@@ -28,9 +28,9 @@ def fresh_script_choice() -> None:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+def client(tmp_path: Path, queue_database: str) -> Iterator[TestClient]:
     fresh_script_choice()
-    settings = Settings(home=tmp_path, allowed_hosts=TEST_CLIENT_HOSTS)
+    settings = Settings(home=tmp_path, allowed_hosts=TEST_CLIENT_HOSTS, database_url=queue_database)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
     fresh_script_choice()

@@ -38,8 +38,11 @@ def free_port() -> int:
 
 def app_env(home: Path, **settings: str) -> dict[str, str]:
     """This process's environment without its FOODVISION_* settings (a developer's token or
-    home must not leak in), pointed at ``home`` and ``home/data``, plus ``settings``."""
+    home must not leak in) but the queue's database, pointed at ``home`` and ``home/data``,
+    plus ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOODVISION_")}
+    if "FOODVISION_DATABASE_URL" in os.environ:  # the test module's queue database
+        env["FOODVISION_DATABASE_URL"] = os.environ["FOODVISION_DATABASE_URL"]
     env.update(
         FOODVISION_HOME=str(home),
         FOODVISION_DATA_DIR=str(home / "data"),
