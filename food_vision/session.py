@@ -96,8 +96,8 @@ class TrainingSession:
     def run(self) -> RunStatus:
         """Train to the end (COMPLETED) or until the stop flag is set (CANCELLED)."""
         seed_everything(self.config.seed)
+        yield_cpu(self.options.niceness)  # before torch starts its threads: they inherit it
         set_threads(self.threads)
-        yield_cpu(self.options.niceness)
         summary = self.group.leader_first(self.load_dataset)
         if self.group.agree(self.stop.is_set()):
             return self.cancelled(has_model=False, epoch=0, step=0)

@@ -63,7 +63,11 @@ class Settings(BaseSettings):
     max_pending_predictions: int = Field(64, ge=1, le=10_000, description="queue before 503")
     trainer_workers: int | None = Field(None, ge=0, le=16, description="data loader workers")
     trainer_niceness: int = Field(
-        5, ge=0, le=19, description="how far the trainer yields the CPU to the server (nice)"
+        5,
+        ge=0,
+        le=19,
+        description="how far the trainer yields the CPU to the server (nice; above 0 also "
+        "Linux's idle scheduling class)",
     )
     tensorboard: bool = Field(False, description="TensorBoard scalars for runs that do not say")
     image_workers: int = Field(
