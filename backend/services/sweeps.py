@@ -9,13 +9,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
+from backend.services.comparison import MAX_COMPARED
 from backend.services.runs import RunService
 from food_vision.config import ConfigError, TrainConfig
 from food_vision.runs import RunRecord, new_run_id
 
 SWEEP_FIELDS = ("architecture", "learning_rate", "epochs", "dataset", "batch_size", "seed")
-MAX_COMBINATIONS = 16
+MAX_COMBINATIONS = MAX_COMPARED  # a whole sweep opens in one comparison
 
 
 class SweepNotFoundError(LookupError):
@@ -33,6 +35,28 @@ class Sweep:
         """The finished run with the highest test accuracy."""
         scored = [run for run in self.runs if "test_acc" in run.metrics]
         return max(scored, key=lambda run: run.metrics["test_acc"], default=None)
+
+    @property
+    def compare_link(self) -> str:
+        """The page that shows the sweep's runs side by side."""
+        return "/compare?" + urlencode([("ids", run.id) for run in self.runs])
+
+
+def group_sweeps(records: Sequence[RunRecord]) -> list[RunRecord | Sweep]:
+    """``records`` (newest first) in their order, each sweep's runs gathered where its newest
+    one stands, in the order they were queued (the list of past runs shows a sweep as one
+    entry)."""
+    entries: list[RunRecord | Sweep] = []
+    sweeps: dict[str, Sweep] = {}
+    for record in records:
+        if record.sweep is None:
+            entries.append(record)
+        elif record.sweep in sweeps:
+            sweeps[record.sweep].runs.insert(0, record)
+        else:
+            sweeps[record.sweep] = Sweep(record.sweep, [record])
+            entries.append(sweeps[record.sweep])
+    return entries
 
 
 def combinations(base: Mapping[str, Any], vary: Mapping[str, Sequence[Any]]) -> list[TrainConfig]:

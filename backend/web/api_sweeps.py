@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -38,7 +37,7 @@ class SweepOut(BaseModel):
             id=sweep.id,
             runs=[RunOut.of(run) for run in sweep.runs],
             best=best.id if best else None,
-            compare="/compare?" + urlencode([("ids", run.id) for run in sweep.runs]),
+            compare=sweep.compare_link,
         )
 
 

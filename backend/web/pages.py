@@ -12,11 +12,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from backend.services.container import Services
 from backend.services.run_queue import QueueFullError, QueueUnavailableError
 from backend.services.samples import list_samples
+from backend.services.sweeps import start_sweep
 from backend.services.training import RunNotActiveError
 from backend.web import render
 from backend.web.dataset_panel import panel_html
 from backend.web.deps import RunDep, ServicesDep
-from backend.web.train_form import default_values, parse_train_form, submitted_values
+from backend.web.train_form import (
+    default_values,
+    parse_sweep_choices,
+    parse_train_form,
+    submitted_values,
+)
 from food_vision.config import ConfigError
 from food_vision.runs import RunRecord
 
@@ -65,26 +71,29 @@ async def index(request: Request, services: ServicesDep) -> HTMLResponse:
 async def submit_run(request: Request, services: ServicesDep) -> Response:
     form = await request.form()
     values = submitted_values(form)
-    record, errors = await start_from_form(services, form)
+    records, errors = await start_from_form(services, form)
     if not is_htmx(request):
         if not errors:
             return RedirectResponse("/", status_code=303)
         return await full_page(request, services, 422, values=values, errors=errors)
-    message = await submitted_message(services, record) if record is not None else None
     html = render.render(
         "train_form",
         values=values,
         errors=errors,
-        message=message,
-        started_run=record.id if record is not None else None,
+        message=await submitted_message(services, records) if records else None,
+        started_run=records[0].id if records else None,
         datasets=await services.datasets.list(),
-        busy=record is not None or services.training.active is not None,
+        busy=bool(records) or services.training.active is not None,
     )
     return HTMLResponse(html)
 
 
-async def submitted_message(services: Services, record: RunRecord) -> str:
-    """ "started" when nothing else was training or waiting, else its place in the queue."""
+async def submitted_message(services: Services, submitted: list[RunRecord]) -> str:
+    """ "started" when nothing else was training or waiting, else its place in the queue; a
+    sweep's runs are counted."""
+    record = submitted[0]
+    if record.sweep is not None:
+        return f"Sweep {record.sweep[-6:]} queued: {len(submitted)} runs, listed together below."
     records = await asyncio.to_thread(services.store.list)
     if not any(other.status.is_active and other.id != record.id for other in records):
         return f"Run {record.id} started."
@@ -92,17 +101,23 @@ async def submitted_message(services: Services, record: RunRecord) -> str:
     return f"Run {record.id} queued" + (f" (#{position})." if position else ".")
 
 
-async def start_from_form(services: Services, form: Any) -> tuple[RunRecord | None, dict[str, str]]:
-    """The started run, or the message for each field (or the whole form) that stopped it."""
+async def start_from_form(services: Services, form: Any) -> tuple[list[RunRecord], dict[str, str]]:
+    """The queued runs (one, or a sweep's), or the message for each field (or the whole
+    form) that stopped them."""
     config, errors = parse_train_form(form)
     if config is None:
-        return None, errors
+        return [], errors
+    base, vary, errors = parse_sweep_choices(form, config)
     try:
-        return await services.runs.start(config), {}
+        if errors:
+            return [], errors
+        if vary:
+            return (await start_sweep(services.runs, base, vary)).runs, {}
+        return [await services.runs.start(config)], {}
     except ConfigError as exc:
-        return None, {exc.field: exc.message}
+        return [], {"form" if exc.field.startswith("vary") else exc.field: exc.message}
     except (QueueFullError, QueueUnavailableError) as exc:
-        return None, {"form": str(exc).capitalize() + "."}
+        return [], {"form": str(exc).capitalize() + "."}
 
 
 @router.post("/runs/{run_id}/cancel", response_class=HTMLResponse)

@@ -18,6 +18,7 @@ from backend.services.datasets import DatasetInfo
 from backend.services.run_view import RunView
 from backend.services.runs import Model, best_model
 from backend.services.samples import Sample
+from backend.services.sweeps import group_sweeps
 from backend.web import choices
 from backend.web.charts import comparison_charts, run_charts
 from backend.web.public_text import public_text
@@ -141,7 +142,8 @@ def comparison(result: Comparison) -> str:
 
 
 def runs_list(records: list[RunRecord], *, oob: bool = False) -> str:
-    return render("runs_list", runs=records, oob=oob)
+    entries = group_sweeps(records)
+    return render("runs_list", entries=entries, runs_count=len(records), oob=oob)
 
 
 def model_picker(models: list[Model], *, oob: bool = False) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
@@ -14,6 +14,15 @@ from food_vision.config import TrainConfig, bounds, field_errors, is_advanced, v
 from food_vision.models import ARCHITECTURES
 
 CHOICES = ("dataset", "architecture")  # offered as lists of what exists here
+SWEEP_CHOICES = ("also_architecture", "also_learning_rate")  # "try several", beside the config
+
+
+class FormFields(Protocol):
+    """A submitted form: a multi-dict (Starlette's and Werkzeug's both are one)."""
+
+    def __contains__(self, key: object, /) -> bool: ...
+    def __getitem__(self, key: str, /) -> Any: ...
+    def getlist(self, key: str, /) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -68,10 +77,11 @@ def default_values() -> dict[str, Any]:
     """What a fresh form shows; an unset pretrained choice shows ticked (weights when any)."""
     values = {field.name: field.default for field in FORM_FIELDS}
     values["pretrained"] = True
-    return {name: "" if value is None else value for name, value in values.items()}
+    values = {name: "" if value is None else value for name, value in values.items()}
+    return {**values, "also_architecture": [], "also_learning_rate": ""}
 
 
-def submitted_values(form: Mapping[str, Any]) -> dict[str, Any]:
+def submitted_values(form: FormFields) -> dict[str, Any]:
     """The form as typed, to show again beside its errors; unticked boxes are absent."""
     values = default_values()
     for field in FORM_FIELDS:
@@ -79,6 +89,8 @@ def submitted_values(form: Mapping[str, Any]) -> dict[str, Any]:
             values[field.name] = field.name in form
         elif field.name in form:
             values[field.name] = str(form[field.name])
+    values["also_architecture"] = form.getlist("also_architecture")
+    values["also_learning_rate"] = " ".join(form.getlist("also_learning_rate"))
     return values
 
 
@@ -98,3 +110,35 @@ def parse_train_form(form: Mapping[str, Any]) -> tuple[TrainConfig | None, dict[
         return TrainConfig.model_validate(data), {}
     except ValidationError as exc:
         return None, field_errors(exc)
+
+
+def parse_sweep_choices(
+    form: FormFields, config: TrainConfig
+) -> tuple[dict[str, Any], dict[str, list[Any]], dict[str, str]]:
+    """The form's "try several" choices as a sweep: its base config and the values to vary
+    (empty when the form asks for one run), or the message for each choice that is wrong.
+
+    Ticked models repeat one name in the form. The form's own model and
+    learning rate always run; pretrained weights, when ticked, are used by the models that
+    have them."""
+    models = [config.architecture] + [
+        name for name in form.getlist("also_architecture") if name != config.architecture
+    ]
+    unknown = [name for name in models if name not in ARCHITECTURES]
+    rates, errors = [config.learning_rate], {}
+    for text in " ".join(form.getlist("also_learning_rate")).replace(",", " ").split():
+        try:
+            rates.append(float(text))
+        except ValueError:
+            errors["also_learning_rate"] = f"{text[:20]!r} is not a number: write e.g. 0.001, 0.01"
+    if unknown:
+        errors["also_architecture"] = f"unknown model {unknown[0][:40]!r}"
+    vary = {
+        "architecture": list(dict.fromkeys(models)),
+        "learning_rate": list(dict.fromkeys(rates)),
+    }
+    if errors or all(len(values) == 1 for values in vary.values()):
+        return {}, {}, errors
+    ticked = any(value in ("on", "true", "1") for value in form.getlist("pretrained"))
+    base = {**config.to_dict(), "pretrained": None if ticked else False}
+    return base, {name: values for name, values in vary.items() if len(values) > 1}, {}

@@ -203,14 +203,40 @@ def test_a_prediction_shows_its_progress_and_only_decoded_previews(
     audit(page, "a refused photo")
 
 
-def test_notes_about_a_run_go_once_it_ended(page: Page, idle_server: Server) -> None:
+def test_a_second_run_joins_the_queue_and_its_note_goes_once_it_ended(
+    page: Page, idle_server: Server
+) -> None:
     open_page(page)
-    run_id = start_run_from_form(page, epochs=2)
-    page.locator("#train-form").get_by_role("button", name="Start training").click()
-    busy = page.locator("#train-form [role=alert]")
-    expect(busy).to_contain_text(f"Run {run_id} is still active")
+    start_run_from_form(page, epochs=2)
+    page.locator("#train-form").get_by_role("button", name="Queue run").click()
+    note = page.locator("#train-form .notice")
+    expect(note).to_contain_text("queued")
+    queued = note.get_attribute("data-run-note")
+    expect(page.locator("#run-queue")).to_contain_text("tinyvgg · tiny")
+    expect(page.locator("#run-panel")).to_have_attribute(
+        "data-run", str(queued), timeout=END_TIMEOUT
+    )
     expect(page.locator("#run-status")).to_have_text("Completed", timeout=END_TIMEOUT)
-    expect(busy).to_have_count(0)
+    expect(note).to_have_count(0)
+    expect(page.locator("#run-queue li")).to_have_count(0)
+    expect(page.locator("#train-submit")).to_have_text("Start training")
+
+
+def test_the_form_queues_a_sweep_that_opens_in_the_comparison(
+    page: Page, idle_server: Server
+) -> None:
+    open_page(page)
+    form = page.locator("#train-form")
+    form.get_by_text("Try several (a sweep)").click()
+    form.get_by_label("Also try learning rates").fill("0.001")
+    start_run_from_form(page, epochs=1, expect_note="runs, listed together below")
+    sweep = page.locator("#runs-list li.sweep").first
+    expect(sweep).to_contain_text("2 runs")
+    idle_server.wait_idle()
+    expect(sweep).to_contain_text(" · best ", timeout=END_TIMEOUT)
+    sweep.get_by_role("link", name="Compare the sweep").click()
+    expect(page.locator("#detail-title")).to_have_text("Comparing 2 runs")
+    expect(page.locator("#run-detail table.compare")).to_contain_text("learning_rate")
 
 
 def test_a_dataset_prepared_by_a_run_says_so_without_a_reload(

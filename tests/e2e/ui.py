@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 # and only ever for a state, never for a duration.
 START_TIMEOUT = 90_000
 END_TIMEOUT = 120_000
-RUN_ID = re.compile(r"Run (\S+) started\.")
+RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
 # Every DOM change appends what the live panel shows then (run id, status, epoch rows, progress)
 # when it differs from the last entry: the test then knows the order in which states appeared,
@@ -106,9 +106,10 @@ def start_run_from_form(
     dataset: str = "tiny",
     model: str = "tinyvgg",
     more: dict[str, str] | None = None,
+    expect_note: str = "started",
 ) -> str:
     """Fill and submit the training form; ``more`` fills fields by label, the ones under
-    "More options" included. The id of the run it started."""
+    "More options" included. The id of the (first) run it queued."""
     form = page.locator("#train-form")
     form.get_by_label("Dataset", exact=True).select_option(dataset)
     form.get_by_label("Model", exact=True).select_option(model)
@@ -120,11 +121,11 @@ def start_run_from_form(
             form.get_by_label(label, exact=True).fill(value)
     form.get_by_role("button", name="Start training").click()
     notice = page.locator("#train-form .notice")
-    expect(notice).to_contain_text("started")
+    expect(notice).to_contain_text(expect_note)
     expect(page.locator("#train-form .field-error")).to_have_count(0)
-    match = RUN_ID.search(notice.inner_text())
-    assert match, f"no run id in the notice {notice.inner_text()!r}"
-    return match.group(1)
+    run_id = notice.get_attribute("data-run-note")
+    assert run_id and RUN_ID.fullmatch(run_id), f"no run id with {notice.inner_text()!r}"
+    return run_id
 
 
 def expect_live_run(page: Page, run_id: str) -> None:

@@ -112,6 +112,7 @@ def test_second_start_waits_and_cancel_leaves_no_process(server):
     pgid = server.record(run["id"]).pid
     assert group_alive(pgid), "the trainer should be running"
     assert psutil.Process(pgid).nice() == 5, "the trainer yields the CPU to the server"
+    assert os.sched_getscheduler(pgid) == os.SCHED_IDLE, "and runs in the idle class"
     asked = time.monotonic()
     first = httpx.post(f"{server.url}/api/runs/{run['id']}/cancel")
     second = httpx.post(f"{server.url}/api/runs/{run['id']}/cancel")
