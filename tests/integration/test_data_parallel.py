@@ -145,6 +145,25 @@ def test_cancel_reaches_every_process_of_a_two_process_run(server) -> None:
     assert wait_until_dead([watch.root, *watch.stop()], limit=GONE_LIMIT) == []
 
 
+def test_stop_and_keep_ends_every_process_after_the_same_epoch(server) -> None:
+    server.wait_idle()
+    body = {**TINY, "epochs": 200, "processes": 2, "patience": 0}
+    run = httpx.post(f"{server.url}/api/runs", json=body, timeout=30).json()
+    deadline = time.monotonic() + RUN_LIMIT
+    while server.record(run["id"]).epoch < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    watch = Descendants(server.record(run["id"]).pid)
+    time.sleep(0.5)
+    assert sorted(watch.ranks) == [0, 1]
+    assert httpx.post(f"{server.url}/api/runs/{run['id']}/stop", timeout=10).status_code == 202
+    done = server.wait_status(run["id"], {"completed", "cancelled", "failed"}, RUN_LIMIT)
+    assert (done["status"], done["stopped_early"], done["has_model"]) == ("completed", True, True)
+    lines = (server.home / "runs" / run["id"] / "events.jsonl").read_text().splitlines()
+    epochs = [e.epoch for e in map(decode_event, lines) if isinstance(e, EpochEnd)]
+    assert epochs == list(range(1, len(epochs) + 1)) and len(epochs) < 200
+    assert wait_until_dead([watch.root, *watch.stop()], limit=GONE_LIMIT) == []
+
+
 TOO_MANY = (os.cpu_count() or 1) + 1  # within the config's limit of 64 but for a huge machine
 REFUSED = [(0, "greater than or equal to 1"), (TOO_MANY, "this machine can run at most")]
 
