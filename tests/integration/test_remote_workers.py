@@ -72,7 +72,9 @@ def test_remote_runs_are_live_stoppable_cancellable_and_a_killed_worker_interrup
 
         cancelled = submit(server, LONG).json()["id"]
         server.wait_status(cancelled, {"running"})
-        assert httpx.post(f"{server.url}/api/runs/{cancelled}/cancel", timeout=30).status_code == 202
+        assert (
+            httpx.post(f"{server.url}/api/runs/{cancelled}/cancel", timeout=30).status_code == 202
+        )
         assert server.wait_status(cancelled, FINAL, timeout=60)["status"] == "cancelled"
         assert server.record(doomed).status.value == "interrupted", "never re-run"
     finally:
@@ -87,7 +89,9 @@ def test_two_workers_on_one_machine_run_each_queued_run_once(
     server.start(timeout=180)
     try:
         start_workers(tiny_home, ["a", "b"], workers)
-        ids = [submit(server, {**TINY, "epochs": 1, "seed": seed}).json()["id"] for seed in range(4)]
+        ids = [
+            submit(server, {**TINY, "epochs": 1, "seed": seed}).json()["id"] for seed in range(4)
+        ]
         for run_id in ids:
             assert server.wait_status(run_id, FINAL, timeout=240)["status"] == "completed"
             events = (tiny_home / "runs" / run_id / "events.jsonl").read_text().splitlines()

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 
 from tests.utils.processes import stop_group
-from tests.utils.server import app_env
+from tests.utils.server import spawn
 
 
 @dataclass
@@ -27,16 +27,8 @@ class WorkerProcess:
         return self.home / f"worker-{self.name}.log"
 
     def start(self) -> WorkerProcess:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "backend.cli", "worker", "--name", self.name],
-                cwd=self.home,
-                env=app_env(self.home, **self.settings),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        argv = [sys.executable, "-m", "backend.cli", "worker", "--name", self.name]
+        self.process = spawn(argv, self.home, self.settings, self.log)
         return self
 
     def wait_ready(self, timeout: float = 180) -> None:
@@ -53,7 +45,9 @@ class WorkerProcess:
         """True when ``trainer_pid`` is a trainer this worker launched."""
         assert self.process is not None
         try:
-            return trainer_pid is not None and psutil.Process(trainer_pid).ppid() == self.process.pid
+            return (
+                trainer_pid is not None and psutil.Process(trainer_pid).ppid() == self.process.pid
+            )
         except psutil.Error:
             return False
 
