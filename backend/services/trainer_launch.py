@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.services.run_store import RunStore
-from food_vision.process_group import die_with_parent
+from food_vision.process_group import parent_death_signal
 from food_vision.settings import Settings
 
 STDOUT_LINE_LIMIT = 1024 * 1024
@@ -74,7 +74,7 @@ async def launch_trainer(
             stderr=log_file,
             env=env,
             start_new_session=True,
-            preexec_fn=die_with_parent,  # a worker killed outright takes its trainer along
+            preexec_fn=parent_death_signal(),  # a worker killed outright takes its trainer along
             limit=STDOUT_LINE_LIMIT,
         )
     finally:
