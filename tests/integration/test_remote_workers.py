@@ -20,8 +20,8 @@ from tests.integration.test_server_runs import FINAL, TINY
 from tests.utils.processes import wait_until_dead
 from tests.utils.workers import WorkerProcess
 
-# The server trains nothing itself, and a worker silent for 3 s is gone.
-REMOTE = {**SETTINGS, "FOODVISION_SERVER_WORKER": "false", "FOODVISION_HEARTBEAT_SECONDS": "1"}
+# The server trains nothing itself, and a worker silent for 6 s is gone.
+REMOTE = {**SETTINGS, "FOODVISION_SERVER_WORKER": "false", "FOODVISION_HEARTBEAT_SECONDS": "2"}
 
 
 @pytest.fixture
