@@ -68,8 +68,8 @@ class RemoteRuns:
             record = apply_event(record, event)
             self.hub.publish(RunUpdate(record, event, row["seq"]))
             self._next_seq[run_id] = row["seq"] + 1
-        if not record.status.is_active:
-            await self._forget(run_id)
+            if event.is_final:  # not the record's status: run.json may be ahead of the rows
+                await self._forget(run_id)
 
     async def ask_to_stop(self, record: RunRecord) -> bool:
         """Stop and keep for a run a worker elsewhere trains; False when none has it."""

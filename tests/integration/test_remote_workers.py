@@ -4,6 +4,7 @@ and several workers on one machine running each queued run once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 from collections.abc import Iterator
@@ -12,7 +13,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from websockets.sync.client import connect
+from websockets.exceptions import ConnectionClosedOK
+from websockets.sync.client import ClientConnection, connect
 
 from tests.integration.conftest import SETTINGS, Server
 from tests.integration.test_run_queue import LONG, postmaster, submit
@@ -43,6 +45,15 @@ def live_events(server: Server, run_id: str, count: int) -> list[dict]:
         return [json.loads(socket.recv(timeout=60)) for _ in range(count)]
 
 
+def until_closed(socket: ClientConnection, timeout: float = 180) -> list[dict]:
+    """Every event the socket sends until it closes after the run's final one."""
+    events = []
+    with contextlib.suppress(ConnectionClosedOK):
+        while True:
+            events.append(json.loads(socket.recv(timeout=timeout)))
+    return events
+
+
 def test_remote_runs_are_live_stoppable_cancellable_and_a_killed_worker_interrupts_its_run(
     tiny_home: Path, workers: list[WorkerProcess]
 ):
@@ -66,9 +77,12 @@ def test_remote_runs_are_live_stoppable_cancellable_and_a_killed_worker_interrup
         assert ended["status"] == "interrupted"
         assert f"worker {killed.name} stopped answering" in ended["error"]
 
-        assert httpx.post(f"{server.url}/api/runs/{kept}/stop", timeout=30).status_code == 202
-        done = server.wait_status(kept, FINAL, timeout=180)
-        assert done["status"] == "completed" and done["stopped_early"] is True
+        with connect(f"{server.ws_url}/api/runs/{kept}/events", open_timeout=30) as socket:
+            assert httpx.post(f"{server.url}/api/runs/{kept}/stop", timeout=30).status_code == 202
+            streamed = until_closed(socket)
+        stored = (tiny_home / "runs" / kept / "events.jsonl").read_text().splitlines()
+        assert streamed == [json.loads(line) for line in stored], "each event once, in order"
+        assert streamed[-1]["type"] == "completed" and streamed[-1]["stopped_early"] is True
 
         cancelled = submit(server, LONG).json()["id"]
         server.wait_status(cancelled, {"running"})
