@@ -1,4 +1,5 @@
-"""``foodvision``: the core's commands (train, predict, datasets, runs) plus ``serve``."""
+"""``foodvision``: the core's commands (train, predict, datasets, runs) plus ``serve`` and
+``worker``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from backend.worker import add_command as add_worker_command
 from food_vision import cli as core
 
 
@@ -15,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="default: FOODVISION_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: FOODVISION_PORT or 8000")
     serve.set_defaults(handler=_serve)
+    add_worker_command(commands)
     return parser
 
 

@@ -21,11 +21,7 @@ def serve(host: str | None = None, port: int | None = None) -> int:
     try:
         settings = _with_address(get_settings(), host, port)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        names = ", ".join(f"FOODVISION_{str(part).upper()}" for part in error["loc"])
-        print(f"error: {names}: {error['msg']}" if names else f"error: {error['msg']}",
-              file=sys.stderr)  # fmt: skip
-        return 2
+        return settings_error(exc)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt="%Y-%m-%dT%H:%M:%S")
     if not is_loopback(settings.host) and not settings.token:
         log.warning(
@@ -56,3 +52,12 @@ def _with_address(settings: Settings, host: str | None, port: int | None) -> Set
     bind address is also a name the Host allowlist accepts)."""
     changes = {key: value for key, value in (("host", host), ("port", port)) if value}
     return Settings.model_validate({**settings.model_dump(), **changes})
+
+
+def settings_error(exc: ValidationError) -> int:
+    """A setting the environment got wrong, as one line naming its variable: exit status 2."""
+    error = exc.errors()[0]
+    names = ", ".join(f"FOODVISION_{str(part).upper()}" for part in error["loc"])
+    print(f"error: {names}: {error['msg']}" if names else f"error: {error['msg']}",
+          file=sys.stderr)  # fmt: skip
+    return 2

@@ -42,6 +42,21 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 
 def event_latency(server: BenchServer, epochs: int) -> list[Row]:
+    live = live_latencies(server, epochs)
+    p50, p95 = percentile(live, 50), percentile(live, 95)
+    log(f"event latency over {len(live)} live events: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    n = f"n={len(live)}"
+    interval, staleness = POLL_INTERVAL_MS, POLL_INTERVAL_MS / 2
+    return [
+        Row.of(f"event->WS latency p50 / poll interval ({n})", p50, interval, "ms", "3 s poll"),
+        Row.of("event->WS latency p50 / mean poll staleness", p50, staleness, "ms", "3 s poll"),
+        Row.of("event->WS latency p95 / poll interval", p95, interval, "ms", "3 s poll"),
+    ]
+
+
+def live_latencies(server: BenchServer, epochs: int) -> list[float]:
+    """``receive time - event.ts`` in ms of each live progress and epoch event of one run
+    followed on ``/api/runs/{id}/events``."""
     with httpx.Client() as client:
         run_id = server.start_run(client, run_config(epochs))
         watcher = EventWatcher(server, run_id)
@@ -61,15 +76,7 @@ def event_latency(server: BenchServer, epochs: int) -> list[Row]:
     ]
     if not live:
         raise RuntimeError("no live progress or epoch event was received")
-    p50, p95 = percentile(live, 50), percentile(live, 95)
-    log(f"event latency over {len(live)} live events: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
-    n = f"n={len(live)}"
-    interval, staleness = POLL_INTERVAL_MS, POLL_INTERVAL_MS / 2
-    return [
-        Row.of(f"event->WS latency p50 / poll interval ({n})", p50, interval, "ms", "3 s poll"),
-        Row.of("event->WS latency p50 / mean poll staleness", p50, staleness, "ms", "3 s poll"),
-        Row.of("event->WS latency p95 / poll interval", p95, interval, "ms", "3 s poll"),
-    ]
+    return live
 
 
 def latency_under_training(server: BenchServer, requests: int) -> list[Row]:

@@ -7,11 +7,16 @@
 (b) Memory: the idle server's resident memory with its private PostgreSQL (the server's
     process tree plus the PostgreSQL processes) / the same server whose queue lives in a
     PostgreSQL it did not start (``FOODVISION_DATABASE_URL``; that server is not counted).
+(c) Event latency trainer -> page: p95 of ``receive time - event.ts`` on
+    ``/api/runs/{id}/events`` for a run a separate ``foodvision worker`` process trains (its
+    events reach the server through PostgreSQL) / the same for a run of the in-server worker.
+    Goal: the separate worker's p95 at most 100 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -25,12 +30,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and test
 
 from backend.services.private_postgres import PrivatePostgres
 from bench.bench_lifecycle import BATCH_SIZE, cli_epochs
+from bench.bench_live import live_latencies
 from bench.harness import bench_main, log
 from bench.table import Row
 from bench.temp_server import BenchServer, bench_server
+from bench.timing import percentile
 from bench.workload import make_data, run_config, trainer_threads
+from tests.utils.workers import WorkerProcess
 
 SETTLE_SECONDS = 5.0  # after the start-up work, before memory is read
+LATENCY_EPOCHS = 3
+LATENCY_GOAL_MS = 100.0
 
 
 def run(args: argparse.Namespace) -> list[Row]:
@@ -48,8 +58,12 @@ def run(args: argparse.Namespace) -> list[Row]:
         for _ in range(count):
             cli_epochs(server, 1, threads)
         plain = time.perf_counter() - started
+        in_server = percentile(live_latencies(server, LATENCY_EPOCHS), 95)
     external_rss = rss_with_external_database(prepare, env)
+    separate = separate_worker_p95(prepare, env)
     log(f"{count} runs: queued {queued:.1f} s, CLI back to back {plain:.1f} s")
+    log(f"event latency p95: separate worker {separate:.1f} ms, in-server {in_server:.1f} ms "
+        f"(goal: separate worker <= {LATENCY_GOAL_MS:.0f} ms)")  # fmt: skip
     return [
         Row.of(f"{count} queued runs end to end / CLI back to back", queued, plain, "s", "CLI"),
         Row.of(
@@ -59,7 +73,13 @@ def run(args: argparse.Namespace) -> list[Row]:
             "MiB",
             "external database",
         ),
-        Row.skipped("event latency, separate worker / in-server worker", "no separate worker"),
+        Row.of(
+            "event->WS latency p95, separate worker / in-server worker",
+            separate,
+            in_server,
+            "ms",
+            "in-server worker",
+        ),
     ]
 
 
@@ -92,6 +112,19 @@ def rss_with_external_database(
                 return idle_rss(server)
         finally:
             database.stop()
+
+
+def separate_worker_p95(prepare: Callable[[BenchServer], None], env: dict[str, str]) -> float:
+    """p95 event latency of a run that a ``foodvision worker`` beside a server that trains
+    nothing itself runs (same home, the server's private PostgreSQL)."""
+    remote = {**env, "FOODVISION_SERVER_WORKER": "false"}
+    with bench_server("queue-worker", prepare=prepare, **remote) as server:
+        worker = WorkerProcess(server.home, "bench", remote).start()
+        try:
+            worker.wait_ready()
+            return percentile(live_latencies(server, LATENCY_EPOCHS), 95)
+        finally:
+            worker.stop(signal.SIGTERM)
 
 
 def idle_rss(server: BenchServer) -> float:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import signal
+from collections.abc import Callable
 
 PR_SET_PDEATHSIG = 1
 
@@ -20,6 +22,14 @@ def die_with_parent() -> None:
     """Have the kernel SIGKILL this process when its parent ends (Linux; elsewhere a no-op):
     a process started in its own session (a data loader worker, a rank torchrun started) is
     out of reach of its run's group signal."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    parent_death_signal()()
+
+
+def parent_death_signal() -> Callable[[], object]:
+    """The call :func:`die_with_parent` makes, looked up now: a ``preexec_fn`` for a child
+    forked from a threaded process, which must not load libraries between fork and exec."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return lambda: None
+    return functools.partial(prctl, PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         "default a private one under <home>/postgres",
     )
     max_queued: int = Field(20, ge=1, le=10_000, description="runs waiting before 409")
+    server_worker: bool = Field(
+        True, description="the server trains queued runs itself (off: only `foodvision worker`s do)"
+    )
+    heartbeat_seconds: float = Field(
+        10.0, gt=0, le=300, description="worker heartbeat; silent for 3 beats = worker gone"
+    )
     grace_seconds: float = Field(10.0, gt=0, le=300, description="cancel grace before SIGKILL")
     server_threads: int = Field(1, ge=1, le=64, description="torch threads for inference")
     trainer_threads: int = Field(

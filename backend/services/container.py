@@ -16,6 +16,7 @@ from backend.services.hub import Hub, ServerMessage
 from backend.services.inference import InferenceOptions, InferenceService
 from backend.services.metrics import Metrics
 from backend.services.private_postgres import PrivatePostgres
+from backend.services.remote_runs import RemoteRuns
 from backend.services.run_queue import RunQueue
 from backend.services.run_store import RunStore
 from backend.services.runs import RunService
@@ -40,6 +41,7 @@ class Services:
     evaluations: EvaluationService
     library: DatasetLibrary
     queue: RunQueue
+    remote: RemoteRuns
     postgres: PrivatePostgres | None
     ready: bool = False
     _workers_started: asyncio.Task[None] | None = None
@@ -49,14 +51,7 @@ class Services:
         store = RunStore(settings.runs_dir)
         hub: Hub[ServerMessage] = Hub()
         metrics = Metrics(store.list)
-        options = TrainerOptions(
-            home=settings.home.resolve(),
-            data_dir=settings.resolved_data_dir.resolve(),
-            threads=settings.trainer_threads,
-            workers=settings.trainer_workers,
-            niceness=settings.trainer_niceness,
-            grace_seconds=settings.grace_seconds,
-        )
+        options = TrainerOptions.from_settings(settings)
         training = TrainingManager(store, hub, options, on_finished=metrics.run_finished)
         inference = InferenceService(
             store,
@@ -77,8 +72,9 @@ class Services:
         if not settings.database_url:
             postgres = PrivatePostgres(settings.postgres_dir.resolve())
         url = settings.database_url or (postgres.url if postgres else "")
-        queue = RunQueue(url, settings.max_queued, run_task=training.run)
-        runs = RunService(store, training, datasets, queue, hub)
+        queue = RunQueue(url, settings.max_queued, training.run, settings.heartbeat_seconds)
+        remote = RemoteRuns(store, hub, queue)
+        runs = RunService(store, training, datasets, queue, hub, remote=remote)
         exports = ExportService(store, settings.resolved_data_dir)
         evaluations = EvaluationService(store, settings.resolved_data_dir)
         library = DatasetLibrary(settings, store, hub)
@@ -95,6 +91,7 @@ class Services:
             evaluations,
             library,
             queue,
+            remote,
             postgres,
         )
 
@@ -106,8 +103,10 @@ class Services:
         if self.postgres is not None:
             await asyncio.to_thread(self.postgres.start)
         await self.queue.open()
+        await self.remote.start()
         await self.runs.recover()
-        self.queue.start_worker(f"server-{socket.gethostname()}-{os.getpid()}")
+        if self.settings.server_worker:
+            self.queue.start_worker(f"server-{socket.gethostname()}-{os.getpid()}")
         self._workers_started = asyncio.create_task(self.inference.start())
         self._workers_started.add_done_callback(_log_failure)
         self.ready = True
@@ -117,6 +116,7 @@ class Services:
         if self._workers_started is not None:
             self._workers_started.cancel()
         await asyncio.gather(self.queue.stop_worker(), self.training.shutdown())
+        await self.remote.stop()
         await self.queue.close()
         if self.postgres is not None:
             await asyncio.to_thread(self.postgres.stop)

@@ -10,8 +10,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, LiteralString
 
 import procrastinate
+import psycopg
 from procrastinate import exceptions as procrastinate_errors
 from procrastinate.jobs import Status
 
@@ -44,7 +46,7 @@ async def _database() -> AsyncIterator[None]:
     """Database failures as :class:`QueueUnavailableError`."""
     try:
         yield
-    except (procrastinate_errors.ConnectorException, OSError) as exc:
+    except (procrastinate_errors.ConnectorException, psycopg.Error, OSError) as exc:
         raise QueueUnavailableError(exc) from exc
 
 
@@ -66,9 +68,17 @@ def build_app(url: str, run_task: RunTask | None = None) -> procrastinate.App:
 class RunQueue:
     """The training queue of one process: submit, order, cancel, and (optionally) work."""
 
-    def __init__(self, url: str, max_queued: int, run_task: RunTask | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        max_queued: int,
+        run_task: RunTask | None = None,
+        heartbeat_seconds: float = 10.0,
+    ) -> None:
         self.app = build_app(url, run_task)
+        self.url = url
         self.max_queued = max_queued
+        self.heartbeat_seconds = heartbeat_seconds
         self._submitting = asyncio.Lock()
         self._worker: asyncio.Task[None] | None = None
 
@@ -133,6 +143,27 @@ class RunQueue:
                 job_id, status=Status.FAILED, delete_job=False
             )
 
+    @property
+    def stalled_after(self) -> float:
+        """A worker silent for three heartbeats is gone (one late beat is not)."""
+        return 3 * self.heartbeat_seconds
+
+    async def stalled(self) -> list[tuple[int, str]]:
+        """``(job id, run id)`` of the runs whose worker stopped answering."""
+        async with _database():
+            jobs = await self.app.job_manager.get_stalled_jobs(
+                queue=TRAINING_QUEUE, seconds_since_heartbeat=self.stalled_after
+            )
+        return [(job.id, str(job.task_kwargs["run_id"])) for job in jobs if job.id is not None]
+
+    async def query(self, sql: LiteralString, **arguments: object) -> list[dict[str, Any]]:
+        """Rows of ``sql`` (``%(name)s`` placeholders) on the queue's database."""
+        async with _database():
+            rows: list[dict[str, Any]] = await self.app.connector.execute_query_all_async(
+                sql, **arguments
+            )
+        return rows
+
     def start_worker(self, name: str) -> None:
         """Work on runs, one at a time, until :meth:`stop_worker`; restarted after a database
         outage."""
@@ -154,6 +185,8 @@ class RunQueue:
                     concurrency=1,
                     install_signal_handlers=False,
                     abort_job_polling_interval=1.0,
+                    update_heartbeat_interval=self.heartbeat_seconds,
+                    stalled_worker_timeout=self.stalled_after,
                 )
             except (procrastinate_errors.ProcrastinateException, OSError) as exc:
                 log.warning("queue worker lost the database (%s); retrying", exc)

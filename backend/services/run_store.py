@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 import psutil
@@ -122,16 +123,17 @@ class RunStore:
             raise RunNotFoundError(run_id)
         shutil.rmtree(folder)
 
-    def recover_interrupted(self) -> builtins.list[RunRecord]:
+    def recover_interrupted(self, keep: Collection[str] = ()) -> builtins.list[RunRecord]:
         """At start-up: every run an earlier server was training becomes ``interrupted``
-        (waiting runs keep their place in the queue).
+        (waiting runs keep their place in the queue; ``keep``: runs live workers elsewhere
+        train).
 
         Nobody reads a left-over trainer's events any more, so one still alive is killed with
         its process group rather than left to run unobserved.
         """
         recovered = []
         for record in self.list():
-            if record.status is RunStatus.RUNNING:
+            if record.status is RunStatus.RUNNING and record.id not in keep:
                 if record.pid and _alive(record.pid):
                     signal_group(record.pid, signal.SIGKILL)
                 record = record.evolve(

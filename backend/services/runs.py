@@ -9,6 +9,7 @@ import logging
 from backend.services.datasets import DatasetService
 from backend.services.downloads import DownloadCheck
 from backend.services.hub import Hub, RunsChanged, RunUpdate, ServerMessage
+from backend.services.remote_runs import RemoteRuns
 from backend.services.run_queue import QueueUnavailableError, RunQueue
 from backend.services.run_store import RunStore
 from backend.services.run_view import RunView, build_view
@@ -53,6 +54,7 @@ class RunService:
         queue: RunQueue,
         hub: Hub[ServerMessage],
         downloads: DownloadCheck | None = None,
+        remote: RemoteRuns | None = None,
     ) -> None:
         self.store = store
         self.training = training
@@ -60,6 +62,7 @@ class RunService:
         self.queue = queue
         self.hub = hub
         self.downloads = downloads or DownloadCheck()
+        self.remote = remote
 
     async def start(self, config: TrainConfig) -> RunRecord:
         """Check everything a person can get wrong, then queue the run; a worker starts it.
@@ -107,8 +110,10 @@ class RunService:
 
     async def recover(self) -> None:
         """At start-up: runs an earlier server was training become ``interrupted`` (their
-        jobs closed, never re-run); a waiting run that lost its job is queued again."""
-        for record in await asyncio.to_thread(self.store.recover_interrupted):
+        jobs closed, never re-run; runs of live workers elsewhere go on); a waiting run that
+        lost its job is queued again."""
+        elsewhere = await self.remote.held_by_live_workers() if self.remote else set()
+        for record in await asyncio.to_thread(self.store.recover_interrupted, elsewhere):
             log.warning("run %s was left active by an earlier server: interrupted", record.id)
             if record.job_id is not None:
                 await self.queue.fail(record.job_id)
@@ -188,6 +193,9 @@ class RunService:
             return await self.training.stop(record.id)
         except RunNotActiveError:
             live = self.live(record)
+            elsewhere = self.training.current_record(record.id) is None
+            if elsewhere and self.remote is not None and await self.remote.ask_to_stop(live):
+                return live  # a worker elsewhere trains it
             cancelling = self.training.is_cancelling(record.id)
             state = "being cancelled" if cancelling else live.status.value
             raise RunNotActiveError(record.id, state) from None

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.services.run_store import RunStore
+from food_vision.process_group import parent_death_signal
+from food_vision.settings import Settings
 
 STDOUT_LINE_LIMIT = 1024 * 1024
 
@@ -24,13 +26,27 @@ class TrainerOptions:
     niceness: int = 0
     grace_seconds: float = 10.0
     python: str = sys.executable
+    gpu: int | None = None  # the one GPU the trainer sees (one worker per GPU)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, gpu: int | None = None) -> TrainerOptions:
+        return cls(
+            home=settings.home.resolve(),
+            data_dir=settings.resolved_data_dir.resolve(),
+            threads=settings.trainer_threads,
+            workers=settings.trainer_workers,
+            niceness=settings.trainer_niceness,
+            grace_seconds=settings.grace_seconds,
+            gpu=gpu,
+        )
 
 
 async def launch_trainer(
     options: TrainerOptions, store: RunStore, run_id: str
 ) -> asyncio.subprocess.Process:
-    """``python -m food_vision.train --config <run>/config.json``, in its own session: the one
-    launch of a trainer, for the server's worker and ``foodvision worker`` alike."""
+    """``python -m food_vision.train --config <run>/config.json``, in its own session, killed
+    by the kernel when the process that launched it ends: the one launch of a trainer, for the
+    server's worker and ``foodvision worker`` alike."""
     argv = [
         options.python, "-m", "food_vision.train", "--events", "jsonl",
         "--config", str(store.config_path(run_id)),
@@ -47,6 +63,8 @@ async def launch_trainer(
         "FOODVISION_DATA_DIR": str(options.data_dir),
         "PYTHONUNBUFFERED": "1",
     }
+    if options.gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = str(options.gpu)
     log_file = await asyncio.to_thread(open, store.log_path(run_id), "ab")
     try:
         return await asyncio.create_subprocess_exec(
@@ -56,6 +74,7 @@ async def launch_trainer(
             stderr=log_file,
             env=env,
             start_new_session=True,
+            preexec_fn=parent_death_signal(),  # a worker killed outright takes its trainer along
             limit=STDOUT_LINE_LIMIT,
         )
     finally:

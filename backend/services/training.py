@@ -16,8 +16,9 @@ import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from backend.services.hub import Hub, RunUpdate, ServerMessage
+from backend.services.hub import RunUpdate, ServerMessage
 from backend.services.run_store import RunStore
 from backend.services.trainer_launch import STDOUT_LINE_LIMIT, TrainerOptions, launch_trainer
 from food_vision.events import Cancelled, Event, Failed, LogLine, Progress, Started, read_line
@@ -56,13 +57,19 @@ class ActiveRun:
         return self.process.pid
 
 
+class Publisher(Protocol):
+    """Where run updates go: the server's hub, or the event channel of a worker elsewhere."""
+
+    def publish(self, message: ServerMessage) -> None: ...
+
+
 class TrainingManager:
     """One run at a time; run a queued one, follow, cancel, and stop everything at shutdown."""
 
     def __init__(
         self,
         store: RunStore,
-        hub: Hub[ServerMessage],
+        hub: Publisher,
         options: TrainerOptions,
         on_finished: Callable[[RunRecord], None] | None = None,
     ) -> None:

@@ -53,6 +53,28 @@ def app_env(home: Path, **settings: str) -> dict[str, str]:
     return env
 
 
+def spawn(
+    argv: list[str],
+    home: Path,
+    settings: dict[str, str],
+    log: Path,
+    preexec: Callable[[], None] | None = None,
+) -> subprocess.Popen[bytes]:
+    """``argv`` in a session of its own over ``home``, its output appended to ``log``; cwd is
+    the home, so no stray .env from the caller's directory applies."""
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            argv,
+            cwd=home,
+            env=app_env(home, **settings),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=preexec,
+        )
+
+
 def wait_until_ready(
     url: str, gone: Callable[[], str | None], timeout: float, log: Callable[[], str]
 ) -> None:
@@ -109,18 +131,7 @@ class AppServer:
 
     def start(self, timeout: float = READY_TIMEOUT) -> None:
         """Start the server and return once ``/readyz`` answers 200."""
-        with self.log.open("ab") as log:
-            # cwd is the home: no stray .env from the caller's directory applies.
-            self.process = subprocess.Popen(
-                self.argv(),
-                cwd=self.home,
-                env=app_env(self.home, **self.settings),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=self.preexec,
-            )
+        self.process = spawn(self.argv(), self.home, self.settings, self.log, self.preexec)
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
