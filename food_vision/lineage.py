@@ -88,11 +88,7 @@ def open_parent(run_id: str, runs_dir: Path) -> ParentRun:
     )
     if not usable:
         state = "cancelled without a model" if record.status is RunStatus.CANCELLED else None
-        raise ParentUnusableError(
-            run_id,
-            f"run {run_id} is {state or record.status.value}: only a completed run, or a "
-            "cancelled one that kept a model, can be continued",
-        )
+        raise not_continuable(run_id, state or record.status.value)
     try:
         meta = read_meta(folder)
         _check_weights(folder / WEIGHTS_FILE)
@@ -100,6 +96,15 @@ def open_parent(run_id: str, runs_dir: Path) -> ParentRun:
         raise ParentUnusableError(run_id, f"run {run_id}'s model cannot be read: {exc}") from None
     epochs = [event.epoch for event in read_events(folder) if isinstance(event, EpochEnd)]
     return ParentRun(folder, record, meta, max(epochs, default=record.epoch))
+
+
+def not_continuable(run_id: str, state: str) -> ParentUnusableError:
+    """The refusal of a parent in ``state`` (its status, or what is being done to it)."""
+    return ParentUnusableError(
+        run_id,
+        f"run {run_id} is {state}: only a completed run, or a cancelled one that kept a "
+        "model, can be continued",
+    )
 
 
 def _check_weights(path: Path) -> None:
@@ -114,12 +119,9 @@ def _check_weights(path: Path) -> None:
         raise BundleError(f"{WEIGHTS_FILE} is damaged or half-written ({exc})") from None
 
 
-def continue_config(config: TrainConfig, runs_dir: Path) -> TrainConfig:
+def continue_config(config: TrainConfig, parent: ParentRun) -> TrainConfig:
     """``config`` as a continued run trains it: what it does not set is its parent's, and what
     it sets of the locked fields must be the parent's too."""
-    if config.parent is None:
-        return config
-    parent = open_parent(config.parent, runs_dir)
     known = set(TrainConfig.model_fields) - set(NOT_INHERITED)
     inherited = {key: value for key, value in parent.record.config.items() if key in known}
     given = {

@@ -116,10 +116,10 @@ def load_config(options: RunOptions, given: dict[str, Any]) -> TrainConfig:
     data = read_config_file(options.config_file) if options.config_file else {}
     config = TrainConfig.parse({**data, **given})
     if config.parent is not None:  # reads the parent's files (and imports torch): only then
-        from food_vision.lineage import continue_config
+        from food_vision.lineage import continue_config, open_parent
         from food_vision.settings import get_settings
 
-        config = continue_config(config, get_settings().runs_dir)
+        config = continue_config(config, open_parent(config.parent, get_settings().runs_dir))
     return config.resolved()
 
 

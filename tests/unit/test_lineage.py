@@ -11,6 +11,7 @@ from food_vision.bundle import WEIGHTS_FILE
 from food_vision.config import ConfigError, TrainConfig
 from food_vision.events import EpochEnd
 from food_vision.lineage import (
+    ParentRun,
     ParentUnusableError,
     ancestor_epochs,
     check_classes,
@@ -42,6 +43,11 @@ def parent_run(runs: Path, status: RunStatus = RunStatus.COMPLETED, has_model: b
     return run_id
 
 
+def opened(runs: Path, run_id: str | None) -> ParentRun:
+    assert run_id is not None
+    return open_parent(run_id, runs)
+
+
 def epoch_event(run_id: str, epoch: int, epochs: int) -> EpochEnd:
     return EpochEnd(
         run_id, epoch=epoch, epochs=epochs, train_loss=1.0, train_acc=0.5, test_loss=1.0,
@@ -51,11 +57,12 @@ def epoch_event(run_id: str, epoch: int, epochs: int) -> EpochEnd:
 
 def test_a_child_takes_its_parents_options_and_counts_its_own_epochs(tmp_path: Path) -> None:
     parent = parent_run(tmp_path)
-    child = continue_config(TrainConfig.parse({"parent": parent, "epochs": 2}), tmp_path)
+    more = TrainConfig.parse({"parent": parent, "epochs": 2})
+    child = continue_config(more, opened(tmp_path, parent))
     assert (child.dataset, child.architecture, child.image_size) == ("tiny", "tinyvgg", 64)
     assert (child.batch_size, child.epochs, child.parent) == (8, 2, parent)
     faster = TrainConfig.parse({"parent": parent, "learning_rate": 0.01, "dataset": "tiny"})
-    assert continue_config(faster, tmp_path).learning_rate == 0.01
+    assert continue_config(faster, opened(tmp_path, parent)).learning_rate == 0.01
     assert open_parent(parent, tmp_path).last_epoch == 3
 
 
@@ -68,14 +75,14 @@ def test_a_contradicting_option_is_refused_naming_it(
 ) -> None:
     config = TrainConfig.parse({"parent": parent_run(tmp_path), field: value})
     with pytest.raises(ConfigError) as caught:
-        continue_config(config, tmp_path)
+        continue_config(config, opened(tmp_path, config.parent))
     assert caught.value.field == field and "keeps its parent's" in caught.value.message
 
 
 def test_several_processes_are_refused(tmp_path: Path) -> None:
     config = TrainConfig.parse({"parent": parent_run(tmp_path), "processes": 2})
     with pytest.raises(ConfigError, match="one process") as caught:
-        continue_config(config, tmp_path)
+        continue_config(config, opened(tmp_path, config.parent))
     assert caught.value.field == "processes"
 
 
