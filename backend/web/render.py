@@ -93,7 +93,9 @@ def run_history(
     evaluation_html: str = "",
 ) -> str:
     """The epoch table and curves; as the run detail, also the export and the evaluation."""
-    charts = run_charts(region, view.history, view.held_out) if view and view.history else None
+    charts = None
+    if view is not None and view.history:
+        charts = run_charts(region, view.history, view.held_out, len(view.inherited))
     return render(
         "run_history",
         view=view,

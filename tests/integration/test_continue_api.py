@@ -13,6 +13,7 @@ from food_vision.bundle import WEIGHTS_FILE
 from food_vision.events import Started
 from food_vision.runs import RunRecord, RunStatus, new_run_id, read_run, write_run
 from tests.integration.test_server_runs import FINAL, collect_events, start
+from tests.unit.test_lineage import NOT_CONTINUABLE
 from tests.utils.factories import make_bundle
 
 CONFIG = {"dataset": "tiny", "architecture": "tinyvgg", "epochs": 1, "image_size": 64}
@@ -99,16 +100,7 @@ def test_a_wrong_request_is_refused_naming_the_field(server, body, field, said):
     assert refusal(answer)[0] == field and said in refusal(answer)[1]
 
 
-@pytest.mark.parametrize(
-    ("status", "has_model", "said"),
-    [
-        (RunStatus.QUEUED, False, "is queued"),
-        (RunStatus.RUNNING, False, "is running"),
-        (RunStatus.FAILED, False, "is failed"),
-        (RunStatus.INTERRUPTED, True, "is interrupted"),
-        (RunStatus.CANCELLED, False, "is cancelled without a model"),
-    ],
-)
+@pytest.mark.parametrize(("status", "has_model", "said"), NOT_CONTINUABLE)
 def test_a_parent_that_did_not_end_with_a_model_is_a_conflict(server, status, has_model, said):
     parent = made_parent(server, status, has_model=has_model)
     answer = post(server, {"parent": parent, "epochs": 1})

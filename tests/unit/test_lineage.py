@@ -32,6 +32,16 @@ PARENT_CONFIG = {
 }
 
 
+# Runs that did not end with a model: each refused, naming its state.
+NOT_CONTINUABLE = [
+    (RunStatus.QUEUED, False, "is queued"),
+    (RunStatus.RUNNING, True, "is running"),
+    (RunStatus.FAILED, False, "is failed"),
+    (RunStatus.INTERRUPTED, True, "is interrupted"),
+    (RunStatus.CANCELLED, False, "is cancelled without a model"),
+]
+
+
 def parent_run(runs: Path, status: RunStatus = RunStatus.COMPLETED, has_model: bool = True) -> str:
     run_id = make_model_run(runs, status=status)
     folder = runs / run_id
@@ -93,16 +103,7 @@ def test_an_unknown_parent_is_a_config_error(tmp_path: Path, parent: str) -> Non
     assert caught.value.field == "parent"
 
 
-@pytest.mark.parametrize(
-    ("status", "has_model", "said"),
-    [
-        (RunStatus.QUEUED, False, "is queued"),
-        (RunStatus.RUNNING, True, "is running"),
-        (RunStatus.FAILED, False, "is failed"),
-        (RunStatus.INTERRUPTED, True, "is interrupted"),
-        (RunStatus.CANCELLED, False, "is cancelled without a model"),
-    ],
-)
+@pytest.mark.parametrize(("status", "has_model", "said"), NOT_CONTINUABLE)
 def test_a_parent_that_did_not_end_with_a_model_is_refused(
     tmp_path: Path, status: RunStatus, has_model: bool, said: str
 ) -> None:
