@@ -3,10 +3,13 @@ parent that cannot be continued, refused with a message that names why."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
+from backend.services.run_store import RunStore
+from backend.services.runs import RunService
 from food_vision.bundle import WEIGHTS_FILE
 from food_vision.config import ConfigError, TrainConfig
 from food_vision.events import EpochEnd
@@ -156,3 +159,25 @@ def test_history_begins_with_every_ancestors_epochs(tmp_path: Path) -> None:
     history = ancestor_epochs(child, tmp_path)
     assert [(e.run_id, e.epoch) for e in history] == [(grandparent, 1), (grandparent, 2),
         (grandparent, 3), (parent, 4)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("busy", "said"), [("stopping", "is stopping"), ("cancelling", "is being cancelled")]
+)
+def test_a_parent_being_stopped_or_cancelled_is_refused_naming_it(
+    tmp_path: Path, busy: str, said: str
+) -> None:
+    """The server's check, before the record says the run ended: a run that stops (stop and
+    keep) or is being cancelled has no final model yet."""
+    parent = parent_run(tmp_path, RunStatus.RUNNING)
+
+    class Training:  # what the run service asks the training manager here
+        def is_stopping(self, run_id: str) -> bool:
+            return busy == "stopping" and run_id == parent
+
+        def is_cancelling(self, run_id: str) -> bool:
+            return busy == "cancelling" and run_id == parent
+
+    service = RunService(RunStore(tmp_path), Training(), None, None, None)  # type: ignore[arg-type]
+    with pytest.raises(ParentUnusableError, match=said):
+        asyncio.run(service._parent(parent))
