@@ -159,7 +159,7 @@ def head_score(
     )
     optimizer = make_optimizer(plan.param_groups, config)
     steps = len(batches) * config.epochs
-    keeper = BestKeeper(plan.rest, lambda result: None, interval=float("inf"))
+    keeper = BestKeeper(plan.rest, lambda result: None, optimizer, interval=float("inf"))
     train(
         plan.rest,
         train_batches=batches,

@@ -161,6 +161,13 @@ class TrainConfig(BaseModel):
         description="write TensorBoard scalars into the run folder (default: the server's "
         "FOODVISION_TENSORBOARD setting)",
     )
+    parent: str | None = Field(
+        None,
+        max_length=64,
+        title="Continue run",
+        description="id of a finished run to train more epochs from: its model and optimizer, "
+        "dataset and architecture; epochs then counts the epochs added",
+    )
 
     @field_validator("dataset")
     @classmethod

@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sized
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import Tensor, nn
@@ -188,6 +188,7 @@ def train(
     optimizer: torch.optim.Optimizer,
     device: torch.device,
     stop: threading.Event,
+    done: int = 0,
     loss_fn: nn.Module | None = None,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     patience: int = 0,
@@ -198,7 +199,8 @@ def train(
     group: Group = ALONE,
     finish: threading.Event | None = None,
 ) -> TrainOutcome:
-    """Train for up to ``epochs``, validating after each; returns the history and best epoch.
+    """Train epochs ``done + 1`` to ``done + epochs`` (``done``: those of a continued run's
+    parent), validating after each; returns the history and best epoch.
 
     When ``stop`` is set the loop ends at the next batch boundary and the unfinished epoch is
     not added to the history (its weights are not a finished epoch's). ``on_best`` comes
@@ -211,8 +213,8 @@ def train(
     """
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     outcome = TrainOutcome()
-    learner = group.wrap(model.to(device))
-    for epoch in range(1, epochs + 1):
+    learner, last = group.wrap(model.to(device)), done + epochs
+    for epoch in range(done + 1, last + 1):
         epoch_started = time.perf_counter()
         sampler = getattr(train_batches, "sampler", None)
         if isinstance(sampler, DistributedSampler):
@@ -231,7 +233,7 @@ def train(
         )
         train_seconds = time.perf_counter() - epoch_started
         if fit.stopped:
-            return _stopped(outcome, epoch, fit.steps_done)
+            return replace(outcome, stopped=True, stopped_epoch=epoch, stopped_step=fit.steps_done)
         check = None
         if validation_batches is not None:
             check = evaluate(
@@ -245,10 +247,12 @@ def train(
                 group=group,
             )
             if check.stopped:
-                return _stopped(outcome, epoch, fit.steps_done)
+                return replace(
+                    outcome, stopped=True, stopped_epoch=epoch, stopped_step=fit.steps_done
+                )
         result = EpochResult(
             epoch=epoch,
-            epochs=epochs,
+            epochs=last,
             train_loss=fit.loss,
             train_acc=fit.accuracy,
             seconds=time.perf_counter() - epoch_started,
@@ -268,7 +272,7 @@ def train(
             outcome.early_stopped = True
             break
         finish_asked = finish is not None and finish.is_set()
-        if group.agree(finish_asked) and epoch < epochs:
+        if group.agree(finish_asked) and epoch < last:
             outcome.finished_early = True
             break
     return outcome
@@ -293,8 +297,3 @@ def _out_of_patience(outcome: TrainOutcome, patience: int) -> bool:
     return (
         patience > 0 and best is not None and best.validated and last.epoch - best.epoch >= patience
     )
-
-
-def _stopped(outcome: TrainOutcome, epoch: int, step: int) -> TrainOutcome:
-    outcome.stopped, outcome.stopped_epoch, outcome.stopped_step = True, epoch, step
-    return outcome

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -161,3 +161,11 @@ def read_evaluation(folder: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def with_names(batches: Iterable[Any], names: list[str]) -> Iterator[tuple[Any, Any, list[str]]]:
+    """``(inputs, labels)`` batches of a split drawn in order, with each photo's path added."""
+    offset = 0
+    for inputs, labels in batches:
+        yield inputs, labels, names[offset : offset + len(labels)]
+        offset += len(labels)

@@ -86,6 +86,7 @@ class Started(Event):
     num_validation: StrictInt = 0
     notes: list[StrictStr] = field(default_factory=list)  # what a person should know, in words
     processes: StrictInt = 1  # data-parallel training processes
+    parent: StrictStr | None = None  # the run this one continues (its epochs number on)
 
 
 # What a progress event counts: training steps, evaluation batches, or (for a frozen backbone's

@@ -5,16 +5,21 @@ Writing a bundle costs a good part of a second (the whole network, synced to dis
 head trained on cached features runs many epochs a second: writing every better epoch would
 cost more than the training. Written at most every ``interval`` seconds, a trainer killed
 without warning loses at most that much; a cancelled one writes its best epoch before it ends.
+The optimizer's state is kept with the weights: a run continued from this one goes on from the
+same epoch's moments, not from those of later, worse epochs.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from food_vision.engine import EpochResult
+from food_vision.optimizer_state import snapshot
 
 SAVE_INTERVAL_SECONDS = 15.0
 
@@ -24,9 +29,12 @@ class BestKeeper:
         self,
         net: nn.Module,
         write: Callable[[EpochResult], None],
+        optimizer: torch.optim.Optimizer,
         interval: float = SAVE_INTERVAL_SECONDS,
     ) -> None:
         self.net = net
+        self.optimizer = optimizer
+        self.optimizer_state: dict[str, Any] | None = None  # the best epoch's
         self.write = write
         self.interval = interval
         self.best: EpochResult | None = None
@@ -38,6 +46,7 @@ class BestKeeper:
         """``result`` is the best epoch so far and ``net`` holds its weights now."""
         self.best = result
         self._state = {key: value.detach().clone() for key, value in self.net.state_dict().items()}
+        self.optimizer_state = snapshot(self.optimizer)
         if time.monotonic() - self._last_write >= self.interval:
             self._write(result)
 

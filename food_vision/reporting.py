@@ -11,7 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
-from food_vision.events import EpochEnd, Event, Progress
+from food_vision.events import Completed, EpochEnd, Event, Progress
 from food_vision.runs import (
     EVENTS_FILE,
     RunRecord,
@@ -48,7 +48,14 @@ class Reporter:
 
     def start_record(self, config: dict[str, object]) -> None:
         if self.out is not None:
-            self.record = RunRecord(self.run_id, RunStatus.RUNNING, config, pid=os.getpid())
+            parent = config.get("parent")
+            self.record = RunRecord(
+                self.run_id,
+                RunStatus.RUNNING,
+                config,
+                pid=os.getpid(),
+                parent=parent if isinstance(parent, str) else None,
+            )
             write_run(self.out, self.record)
 
     def resume_record(self, config: dict[str, object]) -> None:
@@ -80,6 +87,21 @@ class Reporter:
             write_run(self.out, self.record)
         for listener in self._listeners:
             listener(event)
+
+    def completed(
+        self, metrics: dict[str, float], model_path: Path, best_epoch: int, stopped_early: bool
+    ) -> RunStatus:
+        """Report the run's end with its model; the status it ends with."""
+        self.emit(
+            Completed(
+                self.run_id,
+                metrics=metrics,
+                model_path=str(model_path),
+                best_epoch=best_epoch,
+                stopped_early=stopped_early,
+            )
+        )
+        return RunStatus.COMPLETED
 
     def progress(self, event: Progress) -> None:
         """Progress is throttled to a few events a second."""

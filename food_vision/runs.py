@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from food_vision.atomic import atomic_write_json
-from food_vision.events import Cancelled, Completed, EpochEnd, Event, Failed, Progress, Started
+from food_vision.events import (
+    Cancelled,
+    Completed,
+    EpochEnd,
+    Event,
+    Failed,
+    Progress,
+    Started,
+    read_line,
+)
 
 RUN_FILE = "run.json"
 CONFIG_FILE = "config.json"
@@ -53,6 +62,7 @@ class RunRecord:
     job_id: int | None = None  # its job in the run queue
     stopped_early: bool = False  # completed by stop and keep
     sweep: str | None = None  # the sweep it belongs to
+    parent: str | None = None  # the run it continues
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -88,6 +98,16 @@ def read_run(folder: Path) -> RunRecord | None:
         return RunRecord.from_dict(json.loads((folder / RUN_FILE).read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def read_events(folder: Path) -> list[Event]:
+    """Every event stored in the run's folder, in order; lines that are not events are
+    skipped."""
+    try:
+        lines = (folder / EVENTS_FILE).read_bytes().splitlines()
+    except FileNotFoundError:
+        return []
+    return [item for item in map(read_line, lines) if isinstance(item, Event)]
 
 
 def list_runs(root: Path) -> list[RunRecord]:

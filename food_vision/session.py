@@ -14,7 +14,6 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +28,13 @@ from food_vision.datasets.loaders import Loaders, SplitSamples, default_workers
 from food_vision.datasets.registry import resolve_dataset
 from food_vision.distributed import Group
 from food_vision.engine import StepReport, TrainOutcome, train
-from food_vision.evaluation import Evaluation, evaluate, write_evaluation
-from food_vision.events import Cancelled, Completed, Evaluated, Started
+from food_vision.evaluation import Evaluation, evaluate, with_names, write_evaluation
+from food_vision.events import Cancelled, Evaluated, Started
 from food_vision.features import FEATURES_DIR
 from food_vision.keeper import BestKeeper
+from food_vision.lineage import ParentRun, check_classes, open_parent
 from food_vision.models import get_architecture
+from food_vision.optimizer_state import restore_optimizer_state, save_optimizer_state
 from food_vision.recipe import make_loss, make_optimizer, make_schedule
 from food_vision.reporting import Reporter, epoch_event, progress_event
 from food_vision.runs import RunStatus
@@ -77,6 +78,7 @@ class TrainingSession:
         self.arch = get_architecture(self.config.architecture)
         self.classes: list[str] = []
         self.test_photos: list[str] = []  # the test split's paths inside the dataset, in order
+        self.parent: ParentRun | None = None  # the run this one continues, if any
 
     @property
     def image_size(self) -> int:
@@ -102,6 +104,9 @@ class TrainingSession:
         if self.group.agree(self.stop.is_set()):
             return self.cancelled(has_model=False, epoch=0, step=0)
         self.classes = list(summary.classes)
+        if self.config.parent is not None:
+            self.parent = open_parent(self.config.parent, get_settings().runs_dir)
+            check_classes(self.parent, self.classes, self.config.dataset)
         holdout = hold_out(summary, self.config.validation_fraction)
         splits = SplitSamples(holdout.train, holdout.validation, summary.samples("test"))
         self.test_photos = [path.relative_to(summary.root).as_posix() for path, _ in splits.test]
@@ -111,6 +116,8 @@ class TrainingSession:
             fine_tune_blocks=self.config.fine_tune_blocks,
             learning_rate=self.config.learning_rate,
         )
+        if self.parent is not None:
+            self.parent.load_weights(plan.model)
         batch_plan = self.batch_plan()
         # A quick check (one batch per pass) would wait for a whole feature pass: no cache.
         if plan.front is not None and self.options.feature_cache and not self.config.dry_run:
@@ -147,8 +154,9 @@ class TrainingSession:
         )
 
     def announce(self, splits: SplitSamples, steps: int, note: str) -> None:
-        if note:
-            log.info("%s", note)
+        notes = [text for text in (note, self.parent and self.parent.note()) if text]
+        for text in notes:
+            log.info("%s", text)
         self.reporter.emit(
             Started(
                 self.reporter.run_id,
@@ -160,8 +168,9 @@ class TrainingSession:
                 epochs=self.config.epochs,
                 steps_per_epoch=self.max_steps or steps,
                 num_validation=len(splits.validation),
-                notes=[note] if note else [],
+                notes=notes,
                 processes=self.group.size,
+                parent=self.config.parent,
             )
         )
 
@@ -187,8 +196,15 @@ class TrainingSession:
 
     def fit(self, plan: TransferPlan, net: nn.Module, loaders: Loaders) -> RunStatus:
         """The epochs, then the test split once with the best epoch's weights."""
-        keeper = BestKeeper(net, lambda result: self.save(plan, result.metrics(), result.epoch))
-        outcome = self.train(plan, net, loaders, keeper)
+        optimizer = make_optimizer(plan.param_groups, self.config)
+        if self.parent is not None and self.parent.optimizer_path is not None:
+            restore_optimizer_state(optimizer, self.parent.optimizer_path)
+        keeper = BestKeeper(
+            net,
+            lambda result: self.save(plan, result.metrics(), result.epoch, keeper.optimizer_state),
+            optimizer,
+        )
+        outcome = self.train(net, loaders, keeper)
         best = keeper.restore()
         if outcome.stopped or best is None:
             return self.cancelled(
@@ -201,11 +217,12 @@ class TrainingSession:
             return self.cancelled(has_model=keeper.flush(), epoch=best.epoch, step=0)
         test_loss = math.fsum(photo.loss for photo in test.photos) / max(1, len(test.photos))
         metrics = {**best.metrics(), "test_loss": test_loss, "test_acc": test.accuracy}
-        self.save(plan, metrics, best.epoch)
+        self.save(plan, metrics, best.epoch, keeper.optimizer_state)
         if not self.config.dry_run:  # a quick check sees one batch: no evaluation to keep
             write_evaluation(self.out, test)
             self.reporter.emit(Evaluated(self.reporter.run_id, **test.summary()))
-        return self.completed(metrics, best.epoch, stopped_early=outcome.finished_early)
+        model_path = self.out / WEIGHTS_FILE
+        return self.reporter.completed(metrics, model_path, best.epoch, outcome.finished_early)
 
     def test_pass(self, net: nn.Module, batches: Any, epoch: int) -> Evaluation | None:
         """The test split once, each photo's result kept (reported as ``eval`` steps)."""
@@ -218,17 +235,15 @@ class TrainingSession:
             rate = min(step * size, len(self.test_photos)) / elapsed
             self.on_step(StepReport(epoch, step, steps, math.nan, rate, phase="eval"))
 
-        named = itertools.islice(_with_names(batches, self.test_photos), steps)
+        named = itertools.islice(with_names(batches, self.test_photos), steps)
         return evaluate(
             net, named, self.classes, device=self.device, stop=self.stop, on_step=on_step
         )
 
-    def train(
-        self, plan: TransferPlan, net: nn.Module, loaders: Loaders, keeper: BestKeeper
-    ) -> TrainOutcome:
+    def train(self, net: nn.Module, loaders: Loaders, keeper: BestKeeper) -> TrainOutcome:
         """The engine's loop; each epoch is reported, and each new best one kept."""
         run_id = self.reporter.run_id
-        optimizer = make_optimizer(plan.param_groups, self.config)
+        optimizer = keeper.optimizer
         steps = self.max_steps or loaders.steps_per_epoch
         return train(
             net,
@@ -236,6 +251,7 @@ class TrainingSession:
             validation_batches=loaders.validation,
             steps_per_epoch=steps,
             epochs=self.config.epochs,
+            done=self.parent.last_epoch if self.parent else 0,
             optimizer=optimizer,
             scheduler=make_schedule(optimizer, steps * self.config.epochs),
             loss_fn=make_loss(self.config),
@@ -250,9 +266,17 @@ class TrainingSession:
             finish=self.finish,
         )
 
-    def save(self, plan: TransferPlan, metrics: dict[str, float], epoch: int) -> None:
+    def save(
+        self,
+        plan: TransferPlan,
+        metrics: dict[str, float],
+        epoch: int,
+        optimizer_state: dict[str, Any] | None,
+    ) -> None:
         if self.group.leader:
             save_bundle(plan.model, self.model_meta(metrics, epoch), self.out)
+            if optimizer_state is not None:
+                save_optimizer_state(optimizer_state, self.out)
 
     def on_step(self, report: StepReport) -> None:
         self.reporter.progress(progress_event(self.reporter.run_id, report))
@@ -269,31 +293,8 @@ class TrainingSession:
             dataset=self.config.dataset,
         )
 
-    def completed(
-        self, metrics: dict[str, float], best_epoch: int, *, stopped_early: bool = False
-    ) -> RunStatus:
-        model_path = str(self.out / WEIGHTS_FILE)
-        self.reporter.emit(
-            Completed(
-                self.reporter.run_id,
-                metrics=metrics,
-                model_path=model_path,
-                best_epoch=best_epoch,
-                stopped_early=stopped_early,
-            )
-        )
-        return RunStatus.COMPLETED
-
     def cancelled(self, *, has_model: bool, epoch: int, step: int) -> RunStatus:
         self.reporter.emit(
             Cancelled(self.reporter.run_id, epoch=epoch, step=step, has_model=has_model)
         )
         return RunStatus.CANCELLED
-
-
-def _with_names(batches: Iterable[Any], names: list[str]) -> Iterator[tuple[Any, Any, list[str]]]:
-    """``(inputs, labels)`` batches of a split drawn in order, with each photo's path added."""
-    offset = 0
-    for inputs, labels in batches:
-        yield inputs, labels, names[offset : offset + len(labels)]
-        offset += len(labels)

@@ -111,9 +111,16 @@ def parse_command_line(
 
 
 def load_config(options: RunOptions, given: dict[str, Any]) -> TrainConfig:
-    """The config file's fields overridden by the flags, validated and with defaults resolved."""
+    """The config file's fields overridden by the flags, validated and with defaults resolved;
+    a continued run's filled in from its parent."""
     data = read_config_file(options.config_file) if options.config_file else {}
-    return TrainConfig.parse({**data, **given}).resolved()
+    config = TrainConfig.parse({**data, **given})
+    if config.parent is not None:  # reads the parent's files (and imports torch): only then
+        from food_vision.lineage import continue_config, open_parent
+        from food_vision.settings import get_settings
+
+        config = continue_config(config, open_parent(config.parent, get_settings().runs_dir))
+    return config.resolved()
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

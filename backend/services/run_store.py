@@ -19,7 +19,7 @@ import psutil
 from food_vision.atomic import atomic_write_json
 from food_vision.bundle import has_bundle
 from food_vision.config import TrainConfig
-from food_vision.events import Event, read_line
+from food_vision.events import Event
 from food_vision.process_group import signal_group
 from food_vision.runs import (
     CONFIG_FILE,
@@ -30,6 +30,7 @@ from food_vision.runs import (
     is_valid_run_id,
     list_runs,
     new_run_id,
+    read_events,
     read_run,
     write_run,
 )
@@ -60,7 +61,7 @@ class RunStore:
     def create(self, config: TrainConfig) -> RunRecord:
         """A new queued run whose folder holds ``config.json``, the trainer's input."""
         self.root.mkdir(parents=True, exist_ok=True)
-        record = RunRecord(new_run_id(), RunStatus.QUEUED, config.to_dict())
+        record = RunRecord(new_run_id(), RunStatus.QUEUED, config.to_dict(), parent=config.parent)
         folder = self.folder(record.id)
         folder.mkdir()
         atomic_write_json(folder / CONFIG_FILE, record.config)
@@ -91,12 +92,7 @@ class RunStore:
 
     def events(self, run_id: str) -> builtins.list[Event]:
         """Every event stored for the run, in order; lines that are not events are skipped."""
-        path = self.folder(run_id) / EVENTS_FILE
-        try:
-            lines = path.read_bytes().splitlines()
-        except FileNotFoundError:
-            return []
-        return [item for item in map(read_line, lines) if isinstance(item, Event)]
+        return read_events(self.folder(run_id))
 
     def append_event(self, run_id: str, event: Event) -> None:
         with open(self.folder(run_id) / EVENTS_FILE, "a", encoding="utf-8") as handle:

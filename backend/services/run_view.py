@@ -27,7 +27,8 @@ STATUS_LABELS = {
 @dataclass(frozen=True)
 class RunView:
     record: RunRecord
-    epochs: tuple[EpochEnd, ...] = ()
+    epochs: tuple[EpochEnd, ...] = ()  # its own
+    inherited: tuple[EpochEnd, ...] = ()  # those of the runs it continues, oldest first
     started: Started | None = None
     progress: Progress | None = None
     features: Progress | None = None  # the feature pass's latest progress, if it had one
@@ -60,7 +61,27 @@ class RunView:
         return self.record.status.is_active
 
     @property
+    def can_continue(self) -> bool:
+        """Ended with a model that more epochs can start from (see food_vision.lineage)."""
+        status = self.record.status
+        return self.record.has_model and status in (RunStatus.COMPLETED, RunStatus.CANCELLED)
+
+    @property
+    def history(self) -> tuple[EpochEnd, ...]:
+        """Every epoch of the model: a continued run's parents' first, then its own."""
+        return (*self.inherited, *self.epochs)
+
+    @property
+    def epochs_before(self) -> int:
+        """The epochs its parent had finished: its own number on from there."""
+        return self.inherited[-1].epoch if self.inherited else 0
+
+    @property
     def total_epochs(self) -> int:
+        return self.epochs_before + self._own_epochs
+
+    @property
+    def _own_epochs(self) -> int:
         return int(self.record.config.get("epochs", 0))
 
     @property
@@ -69,7 +90,7 @@ class RunView:
         cancelled run does not count the epoch it stopped in)."""
         if self.is_active and self.progress is not None and self.progress.phase != "features":
             return self.progress.epoch
-        return len(self.epochs)
+        return self.epochs_before + len(self.epochs)
 
     @property
     def activity(self) -> str:
@@ -101,12 +122,13 @@ class RunView:
 
     @property
     def _epochs_done(self) -> float:
-        total = self.total_epochs
+        total = self._own_epochs
         if not total:
             return 0.0
         done = float(len(self.epochs))
         progress = self.progress
-        if progress is not None and progress.phase != "features" and progress.epoch > done:
+        under_way = progress is not None and progress.epoch - self.epochs_before > done
+        if progress is not None and progress.phase != "features" and under_way:
             # An epoch's training steps, then its validation (counted with the last step).
             training = progress.step / progress.steps if progress.steps else 0.0
             done += 1.0 if progress.phase == "eval" else training
@@ -163,8 +185,13 @@ class RunView:
         return list(self.started.notes) if self.started else []
 
 
-def build_view(record: RunRecord, events: list[Event], cancelling: bool = False) -> RunView:
-    view = RunView(record, cancelling=cancelling)
+def build_view(
+    record: RunRecord,
+    events: list[Event],
+    cancelling: bool = False,
+    inherited: list[EpochEnd] | None = None,
+) -> RunView:
+    view = RunView(record, inherited=tuple(inherited or ()), cancelling=cancelling)
     for event in events:
         view = _with_event(view, event)
     return view

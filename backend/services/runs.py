@@ -19,6 +19,14 @@ from food_vision.config import ConfigError, TrainConfig
 from food_vision.datasets.registry import UnknownDatasetError
 from food_vision.events import Cancelled, Event
 from food_vision.launch import check_processes
+from food_vision.lineage import (
+    ParentRun,
+    ancestor_epochs,
+    check_classes,
+    continue_config,
+    not_continuable,
+    open_parent,
+)
 from food_vision.runs import RunRecord, RunStatus, apply_event
 
 log = logging.getLogger("foodvision.server")
@@ -86,6 +94,9 @@ class RunService:
         return records
 
     async def _checked(self, config: TrainConfig) -> TrainConfig:
+        parent = await self._parent(config.parent) if config.parent is not None else None
+        if parent is not None:
+            config = continue_config(config, parent)
         config = config.resolved()
         check_processes(config.processes)
         try:
@@ -94,8 +105,21 @@ class RunService:
             raise ConfigError("dataset", str(exc)) from None
         if info.problem:
             raise ConfigError("dataset", info.problem)
+        if parent is not None and info.summary is not None:
+            check_classes(parent, list(info.summary.classes), config.dataset)
         await self.downloads.refuse_impossible(config, info)
         return config
+
+    async def _parent(self, run_id: str) -> ParentRun:
+        """The run a new one continues, usable now: ConfigError when there is none, else
+        ParentUnusableError naming its state (or what is wrong with its model)."""
+        for state, busy in (
+            ("stopping", self.training.is_stopping),
+            ("being cancelled", self.training.is_cancelling),
+        ):
+            if busy(run_id):
+                raise not_continuable(run_id, state)
+        return await asyncio.to_thread(open_parent, run_id, self.store.root)
 
     async def _queue(self, config: TrainConfig, sweep: str | None) -> RunRecord:
         record = await asyncio.to_thread(self.store.create, config)
@@ -141,7 +165,8 @@ class RunService:
 
     async def view(self, record: RunRecord) -> RunView:
         events = await self.store.aevents(record.id)
-        return build_view(record, events, self.training.is_cancelling(record.id))
+        inherited = await asyncio.to_thread(ancestor_epochs, record, self.store.root)
+        return build_view(record, events, self.training.is_cancelling(record.id), inherited)
 
     async def current_view(self) -> RunView | None:
         """The active run, else the newest one: what the live panel shows."""

@@ -42,6 +42,7 @@ class Chart:
     right: int = WIDTH - RIGHT
     top: int = TOP
     bottom: int = HEIGHT - BOTTOM
+    divider: float | None = None  # a continued run's own epochs start right of it
 
 
 def line_chart(
@@ -52,8 +53,10 @@ def line_chart(
     *,
     y_range: tuple[float, float] | None = None,
     percent: bool = False,
+    inherited: int = 0,
 ) -> Chart:
-    """Scale ``series`` (label, css class, values per epoch) into the plot area."""
+    """Scale ``series`` (label, css class, values per epoch) into the plot area; the first
+    ``inherited`` epochs are a parent run's, set apart by a divider."""
     finite = [v for _, _, values in series for v in values if math.isfinite(v)]
     low, high = y_range or (0.0, max(finite, default=1.0) or 1.0)
     tick_step = nice_step((high - low) / 4)
@@ -82,7 +85,8 @@ def line_chart(
     )
     step = max(1, math.ceil(len(epochs) / 8))
     x_ticks = tuple(Tick(x_at(i), str(e)) for i, e in enumerate(epochs) if i % step == 0)
-    return Chart(chart_id, title, scaled, y_ticks, x_ticks)
+    divider = (x_at(inherited - 1) + x_at(inherited)) / 2 if 0 < inherited < len(epochs) else None
+    return Chart(chart_id, title, scaled, y_ticks, x_ticks, divider=divider)
 
 
 def nice_step(rough: float) -> float:
@@ -101,10 +105,11 @@ def _label(value: float, percent: bool) -> str:
 
 
 def run_charts(
-    prefix: str, history: Sequence[EpochEnd], held_out: str | None
+    prefix: str, history: Sequence[EpochEnd], held_out: str | None, inherited: int = 0
 ) -> tuple[Chart, Chart]:
     """Loss and accuracy per epoch: train, and the held-out split the epochs were measured on
-    (``validation``; ``test`` in older runs), when there is one."""
+    (``validation``; ``test`` in older runs), when there is one. The first ``inherited``
+    epochs are those of the run a continued one started from."""
     epochs = [e.epoch for e in history]
     splits = [("train", "train")] + ([(held_out, "held-out")] if held_out else [])
 
@@ -114,9 +119,15 @@ def run_charts(
             for split, css in splits
         ]
 
-    loss = line_chart(f"{prefix}-loss", "Loss", epochs, series("loss"))
+    loss = line_chart(f"{prefix}-loss", "Loss", epochs, series("loss"), inherited=inherited)
     accuracy = line_chart(
-        f"{prefix}-acc", "Accuracy", epochs, series("acc"), y_range=(0.0, 1.0), percent=True
+        f"{prefix}-acc",
+        "Accuracy",
+        epochs,
+        series("acc"),
+        y_range=(0.0, 1.0),
+        percent=True,
+        inherited=inherited,
     )
     return loss, accuracy
 

@@ -36,6 +36,7 @@ from food_vision.datasets.archive import UnsafeArchiveError
 from food_vision.datasets.managed import DatasetExists, DatasetNotFound, PhotoNotFound
 from food_vision.datasets.naming import InvalidName
 from food_vision.evaluation_data import EvaluationError
+from food_vision.lineage import ParentUnusableError
 from food_vision.onnx_export import ExportError
 
 STATUSES: dict[type[Exception], int] = {
@@ -60,6 +61,7 @@ STATUSES: dict[type[Exception], int] = {
     EvaluationError: 422,
     NoEvaluationError: 404,
     RunActiveError: 409,
+    ParentUnusableError: 409,
     OverloadedError: 503,
     WorkerLost: 503,
     BodyTimeout: 408,

@@ -23,6 +23,7 @@ from backend.web import choices
 from backend.web.charts import comparison_charts, run_charts
 from backend.web.public_text import public_text
 from backend.web.train_form import offered_fields
+from food_vision.config import TrainConfig, bounds
 from food_vision.evaluation import most_confused
 from food_vision.events import EpochEnd, Event, Started
 from food_vision.launch import machine_processes
@@ -93,7 +94,9 @@ def run_history(
     evaluation_html: str = "",
 ) -> str:
     """The epoch table and curves; as the run detail, also the export and the evaluation."""
-    charts = run_charts(region, view.epochs, view.held_out) if view and view.epochs else None
+    charts = None
+    if view is not None and view.history:
+        charts = run_charts(region, view.history, view.held_out, len(view.inherited))
     return render(
         "run_history",
         view=view,
@@ -102,7 +105,23 @@ def run_history(
         region=region,
         export_check=export_check,
         evaluation_html=Markup(evaluation_html),
+        **continue_control(view.id if view else "", note=None, error=None, child=None),
     )
+
+
+def continue_control(
+    run_id: str, *, note: str | None, error: str | None, child: str | None, epochs: object = 2
+) -> dict[str, Any]:
+    """What the "Train more epochs" control of a finished run shows."""
+    limits = bounds(TrainConfig.model_fields["epochs"])
+    return {
+        "run_id": run_id,
+        "note": note,
+        "error": error,
+        "child": child,
+        "epochs": epochs,
+        "epoch_limits": limits,
+    }
 
 
 def evaluation(

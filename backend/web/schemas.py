@@ -28,6 +28,7 @@ class RunOut(BaseModel):
     stopping: bool = False  # stop and keep asked: it ends after the epoch under way
     stopped_early: bool = False
     sweep: str | None = None
+    parent: str | None = None  # the run it continues
     position: int | None = None  # while queued: 1 = next, 0 = a worker is starting it
 
     @classmethod
@@ -52,6 +53,8 @@ class EpochOut(BaseModel):
 
     epoch: int
     epochs: int
+    run_id: str  # the run that trained it
+    inherited: bool = False  # trained by a run this one continues
     train_loss: float | None
     train_acc: float | None
     validation_loss: float | None = None
@@ -67,7 +70,10 @@ class RunDetail(RunOut):
     @classmethod
     def of_view(cls, view: RunView, position: int | None = None) -> RunDetail:
         """The run with its epoch history (non-finite figures as null)."""
-        history = [EpochOut(**finite_or_none(e.to_dict())) for e in view.epochs]
+        history = [
+            EpochOut(**finite_or_none(e.to_dict()), inherited=e.run_id != view.id)
+            for e in view.history
+        ]
         run = RunOut.of(view.record, view.cancelling, position)
         return cls(**run.model_dump(), history=history)
 

@@ -67,10 +67,18 @@ FORM_FIELDS: tuple[FormField, ...] = tuple(
 )
 
 
+# Offered by a finished run's "Train more epochs" control instead, beside its model.
+ELSEWHERE = ("parent",)
+
+
 def offered_fields(machine_processes: int) -> tuple[FormField, ...]:
-    """The fields the page offers: "processes" only where the machine can run more than one
-    training process (several GPUs, or several CPU cores)."""
-    return tuple(f for f in FORM_FIELDS if f.name != "processes" or machine_processes > 1)
+    """The fields the page's form offers: "processes" only where the machine can run more
+    than one training process (several GPUs, or several CPU cores)."""
+    return tuple(
+        f
+        for f in FORM_FIELDS
+        if f.name not in ELSEWHERE and (f.name != "processes" or machine_processes > 1)
+    )
 
 
 def default_values() -> dict[str, Any]:

@@ -52,8 +52,8 @@ def test_api_form_and_cli_carry_the_same_fields() -> None:
 
 
 def test_the_form_offers_processes_only_where_more_than_one_can_run() -> None:
-    assert {field.name for field in offered_fields(2)} == FIELDS
-    assert {field.name for field in offered_fields(1)} == FIELDS - {"processes"}
+    assert {field.name for field in offered_fields(2)} == FIELDS - {"parent"}
+    assert {field.name for field in offered_fields(1)} == FIELDS - {"processes", "parent"}
 
 
 def test_form_limits_come_from_the_config() -> None:

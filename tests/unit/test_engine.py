@@ -393,6 +393,7 @@ def test_the_best_epoch_is_the_model_kept() -> None:
     keeper = BestKeeper(
         model,
         lambda result: written.append((result.epoch, copy.deepcopy(model.state_dict()))),
+        torch.optim.SGD(model.parameters(), lr=0.1),
         interval=3600.0,
     )
     after_epoch: dict[int, dict[str, Tensor]] = {}
@@ -416,11 +417,12 @@ def test_the_best_epoch_is_the_model_kept() -> None:
 def test_the_keeper_writes_a_new_best_once_the_interval_has_passed() -> None:
     model = nn.Linear(2, 2)
     written: list[int] = []
-    keeper = BestKeeper(model, lambda result: written.append(result.epoch), interval=0.0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    keeper = BestKeeper(model, lambda result: written.append(result.epoch), optimizer, 0.0)
     for epoch in (1, 2):
         keeper.keep(EpochResult(epoch, 2, 1.0, 0.5, 1.0, 1.0))
     assert written == [1, 2]
-    assert not BestKeeper(model, written.append).flush()  # no epoch: nothing to write
+    assert not BestKeeper(model, written.append, optimizer).flush()  # no epoch: nothing to write
 
 
 def _same(a: dict[str, Tensor], b: dict[str, Tensor]) -> bool:

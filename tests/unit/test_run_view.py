@@ -108,3 +108,23 @@ def test_the_api_history_carries_validation_figures_and_reads_old_epochs() -> No
     assert (new.validation_acc, new.test_acc) == (1.0, None)
     old = EpochOut(**finite_or_none(epoch(1, test_loss=0.5, test_acc=0.5).to_dict()))
     assert (old.validation_acc, old.test_acc) == (None, 0.5)
+
+
+def test_a_continued_run_counts_on_from_its_parents_epochs() -> None:
+    """Its parent's two epochs come first in its history and curves, set apart; its own
+    progress and share done count only the epochs it adds."""
+    parents = [
+        EpochEnd("parent-run-1", epoch=n, epochs=2, train_loss=1.0, train_acc=0.5, seconds=1.0)
+        for n in (1, 2)
+    ]
+    record = RunRecord(RUN, RunStatus.RUNNING, {"epochs": 2, "parent": "parent-run-1"})
+    own = [started(), progress("train", 3, 1, 2)]
+    view = build_view(record, own, inherited=parents)
+    assert (view.current_epoch, view.total_epochs, view.percent) == (3, 4, 25)
+    view = build_view(record, [*own, epoch(3)], inherited=parents)
+    assert [e.epoch for e in view.history] == [1, 2, 3] and view.epochs_before == 2
+    assert view.percent == 50
+    loss, _ = run_charts("r", view.history, view.held_out, len(view.inherited))
+    assert loss.divider is not None and loss.x_ticks[1].position < loss.divider
+    assert loss.divider < loss.x_ticks[2].position
+    assert run_charts("r", view.epochs, view.held_out)[0].divider is None
