@@ -63,7 +63,7 @@ async def continue_from_page(request: Request, run: RunDep, services: ServicesDe
     child, error = await start_child(services, run, epochs)
     if not is_htmx(request) and child is not None:
         return RedirectResponse("/", status_code=303)
-    note = await submitted_message(services, child) if child is not None else None
+    note = await submitted_message(services, [child]) if child is not None else None
     control = render.continue_control(
         run.id, note=note, error=error, child=child.id if child else None, epochs=epochs
     )
