@@ -12,12 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from backend.web import render
-from backend.web.api_datasets import request_body
 from backend.web.dataset_panel import panel_html
 from backend.web.dataset_schemas import DatasetIn
 from backend.web.deps import ServicesDep
-from backend.web.errors import HANDLED, status_for
+from backend.web.error_table import HANDLED, status_for
 from backend.web.pages import is_htmx
+from backend.web.uploads import request_body
 from food_vision.datasets.intake import ImportReport
 from food_vision.datasets.manifest import MAX_TEST_FRACTION, MIN_TEST_FRACTION
 

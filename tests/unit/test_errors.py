@@ -21,7 +21,7 @@ from backend.services.uploads import (
     UploadTooLarge,
 )
 from backend.web import errors
-from backend.web.errors import status_for
+from backend.web.error_table import status_for
 from food_vision.config import ConfigError
 
 

@@ -1,0 +1,97 @@
+"""The page's parts as both web layers render them: the whole page's context, and a run
+started from the train form with the words that answer it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from backend.services.container import Services
+from backend.services.run_queue import QueueFullError, QueueUnavailableError
+from backend.services.samples import list_samples
+from backend.services.training import RunNotActiveError
+from backend.web import render
+from backend.web.dataset_panel import panel_html
+from backend.web.train_form import default_values, parse_train_form, submitted_values
+from food_vision.config import ConfigError
+from food_vision.runs import RunRecord
+
+
+async def page_context(services: Services, dataset: str | None = None) -> dict[str, Any]:
+    view = await services.runs.current_view()
+    records = await asyncio.to_thread(services.store.list)
+    models = await asyncio.to_thread(services.runs.usable_models)
+    found = await asyncio.to_thread(list_samples, services.settings.resolved_data_dir)
+    return {
+        "datasets_panel_html": await panel_html(services, dataset),
+        "panel_html": render.run_panel(view),
+        "history_html": render.run_history(view),
+        "runs_html": render.runs_list(records),
+        "queue_html": render.run_queue(await services.runs.waiting(records)),
+        "busy": any(record.status.is_active for record in records),
+        "datasets": await services.datasets.list(),
+        "model_picker_html": render.model_picker(models),
+        "samples_html": render.samples(found, has_models=bool(models)),
+    }
+
+
+async def submitted_message(services: Services, record: RunRecord) -> str:
+    """ "started" when nothing else was training or waiting, else its place in the queue."""
+    records = await asyncio.to_thread(services.store.list)
+    if not any(other.status.is_active and other.id != record.id for other in records):
+        return f"Run {record.id} started."
+    position = (await services.runs.positions([record])).get(record.id)
+    return f"Run {record.id} queued" + (f" (#{position})." if position else ".")
+
+
+async def start_from_form(services: Services, form: Any) -> tuple[RunRecord | None, dict[str, str]]:
+    """The started run, or the message for each field (or the whole form) that stopped it."""
+    config, errors = parse_train_form(form)
+    if config is None:
+        return None, errors
+    try:
+        return await services.runs.start(config), {}
+    except ConfigError as exc:
+        return None, {exc.field: exc.message}
+    except (QueueFullError, QueueUnavailableError) as exc:
+        return None, {"form": str(exc).capitalize() + "."}
+
+
+async def whole_page_context(services: Services, dataset: str | None) -> dict[str, Any]:
+    """The page with an empty train form; callers override parts (form values, errors)."""
+    parts = await page_context(services, dataset)
+    parts.update(values=default_values(), errors={}, detail_html="")
+    return parts
+
+
+async def submitted_form(
+    services: Services, form: Any
+) -> tuple[RunRecord | None, str, dict[str, Any]]:
+    """Start a run from the train form: the run (or None), the form's partial as htmx swaps
+    it in, and the submitted values with their errors for a full page."""
+    values = submitted_values(form)
+    record, errors = await start_from_form(services, form)
+    message = await submitted_message(services, record) if record is not None else None
+    html = render.render(
+        "train_form",
+        values=values,
+        errors=errors,
+        message=message,
+        started_run=record.id if record is not None else None,
+        datasets=await services.datasets.list(),
+        busy=record is not None or services.training.active is not None,
+    )
+    return record, html, {"values": values, "errors": errors}
+
+
+async def end_from_page(services: Services, run: RunRecord, *, keep: bool) -> None:
+    """Stop and keep (``keep``) or cancel; a run already ending is left to end."""
+    with contextlib.suppress(RunNotActiveError):
+        await (services.runs.stop(run) if keep else services.runs.cancel(run))
+
+
+async def run_panel_now(services: Services, run_id: str) -> str:
+    """The run panel as an action left it."""
+    live = services.runs.live(await asyncio.to_thread(services.store.get, run_id))
+    return render.run_panel(await services.runs.view(live))
