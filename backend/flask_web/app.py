@@ -8,8 +8,11 @@ from flask import Flask
 from backend.flask_web import EXTENSION, errors, guards
 from backend.flask_web.api import api
 from backend.flask_web.api_datasets import datasets
+from backend.flask_web.dataset_pages import dataset_pages
+from backend.flask_web.login import login_pages
 from backend.flask_web.pages import pages
 from backend.flask_web.predict import predict
+from backend.flask_web.run_pages import run_pages
 from backend.flask_web.service_loop import ServiceLoop
 from backend.flask_web.sockets import sock, sockets
 from backend.web.api_docs import DOCS_PATHS
@@ -31,7 +34,8 @@ def create_app(settings: Settings | None = None, loop: ServiceLoop | None = None
     app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": settings.send_timeout_seconds}
     guards.install(app, allowed_hosts=settings.served_hosts, token=settings.token, docs=DOCS_PATHS)
     errors.install(app)
-    for blueprint in (api, datasets, predict, sockets, pages):
+    blueprints = (api, datasets, predict, sockets, dataset_pages, run_pages, login_pages, pages)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     sock.init_app(app)
     return app

@@ -35,6 +35,7 @@ class ServiceLoop:
         self.stopping = threading.Event()
         self._thread = threading.Thread(target=self.loop.run_forever, name="services", daemon=True)
         self._services: Services | None = None
+        self._serving = False
         self._feed: PageFeed | None = None
         self._feed_task: asyncio.Task[None] | None = None
         self._started: concurrent.futures.Future[None] | None = None
@@ -48,13 +49,17 @@ class ServiceLoop:
     async def _start(self) -> None:
         self._services = Services.create(self.settings)
         await self._services.start()
+        # Starting the prediction workers holds the loop for seconds (the forkserver imports
+        # torch); readiness waits for it, so that the first requests are not the ones held.
+        await self._services.inference.start()
         self._feed = PageFeed(self._services)
         self._feed_task = asyncio.create_task(self._feed.run())
+        self._serving = True
         log.info("FoodVision ready: run store %s", self.settings.runs_dir.resolve())
 
     @property
     def ready(self) -> bool:
-        return self._services is not None and self._services.ready and not self.stopping.is_set()
+        return self._serving and not self.stopping.is_set()
 
     @property
     def services(self) -> Services:

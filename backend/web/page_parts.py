@@ -9,6 +9,7 @@ from typing import Any
 
 from backend.services.container import Services
 from backend.services.run_queue import QueueFullError, QueueUnavailableError
+from backend.services.runs import RunActiveError
 from backend.services.samples import list_samples
 from backend.services.training import RunNotActiveError
 from backend.web import render
@@ -95,3 +96,28 @@ async def run_panel_now(services: Services, run_id: str) -> str:
     """The run panel as an action left it."""
     live = services.runs.live(await asyncio.to_thread(services.store.get, run_id))
     return render.run_panel(await services.runs.view(live))
+
+
+async def detail_html(services: Services, run: RunRecord) -> str:
+    view = await services.runs.view(run)
+    found = await services.evaluations.find(run)
+    evaluation = render.evaluation(
+        run.id, found, can_evaluate=run.has_model and not run.status.is_active
+    )
+    return render.run_history(
+        view,
+        region="run-detail",
+        export_check=await services.exports.verification(run),
+        evaluation_html=evaluation,
+    )
+
+
+async def delete_run(services: Services, run: RunRecord) -> tuple[str, bool]:
+    """Delete the run and its files: what the page shows, and whether it was deleted (an
+    active run is not: it says so)."""
+    try:
+        await services.runs.delete(run)
+    except RunActiveError:
+        error = "This run is still active: cancel it first, then delete it."
+        return render.render("run_deleted", run_id=run.id, error=error), False
+    return render.render("run_deleted", run_id=run.id, error=None), True

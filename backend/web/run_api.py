@@ -4,7 +4,9 @@ what the request named, and returns the response model the OpenAPI document desc
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+from backend.services.comparison import Comparison
 from backend.services.container import Services
 from backend.web.schemas import ModelOut, RunDetail, RunOut
 from food_vision.config import TrainConfig
@@ -61,3 +63,12 @@ async def list_models(services: Services) -> list[ModelOut]:
         )
         for record, meta in models
     ]
+
+
+def comparison_body(comparison: Comparison) -> dict[str, Any]:
+    """Runs side by side: each with its history, the options that differ, and the best."""
+    return {
+        "runs": [RunDetail.of_view(view).model_dump(mode="json") for view in comparison.views],
+        "differences": comparison.differences,
+        "best": comparison.best_id,
+    }

@@ -5,12 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from backend.services.container import Services
-from backend.services.runs import RunActiveError
-from backend.web import render
 from backend.web.deps import RunDep, ServicesDep
+from backend.web.page_parts import delete_run, detail_html
 from backend.web.pages import full_page, is_htmx
-from food_vision.runs import RunRecord
 
 router = APIRouter(include_in_schema=False)
 # The same address answers a fragment to htmx and the whole page to a browser: caches must
@@ -21,20 +18,6 @@ VARY = {"Vary": "HX-Request"}
 def wants_fragment(request: Request) -> bool:
     """An htmx swap, not the whole page that Back (history restore) or a new tab needs."""
     return is_htmx(request) and request.headers.get("hx-history-restore-request") != "true"
-
-
-async def detail_html(services: Services, run: RunRecord) -> str:
-    view = await services.runs.view(run)
-    found = await services.evaluations.find(run)
-    evaluation = render.evaluation(
-        run.id, found, can_evaluate=run.has_model and not run.status.is_active
-    )
-    return render.run_history(
-        view,
-        region="run-detail",
-        export_check=await services.exports.verification(run),
-        evaluation_html=evaluation,
-    )
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
@@ -52,12 +35,9 @@ async def run_detail(request: Request, run: RunDep, services: ServicesDep) -> HT
 @router.post("/runs/{run_id}/delete", response_class=HTMLResponse)
 async def delete_from_page(request: Request, run: RunDep, services: ServicesDep) -> Response:
     """Delete the run and its files; every open page's lists follow over their socket."""
-    try:
-        await services.runs.delete(run)
-    except RunActiveError:
-        error = "This run is still active: cancel it first, then delete it."
-        return HTMLResponse(render.render("run_deleted", run_id=run.id, error=error))
+    html, deleted = await delete_run(services, run)
+    if not deleted:
+        return HTMLResponse(html)
     if not is_htmx(request):
         return RedirectResponse("/", status_code=303)
-    html = render.render("run_deleted", run_id=run.id, error=None)
     return HTMLResponse(html, headers={"HX-Push-Url": "/"})
