@@ -8,7 +8,7 @@ from flask import Blueprint, Response, send_file
 from backend.flask_web.api import NO_CONTENT, answer
 from backend.flask_web.bodies import json_body, request_body
 from backend.flask_web.context import call, services
-from backend.web.api_datasets import THUMBNAIL_CACHE
+from backend.web.dataset_actions import THUMBNAIL_CACHE
 from backend.web.dataset_schemas import ClassIn, DatasetIn, DatasetOut, ImportReportOut
 
 datasets = Blueprint("datasets", __name__, url_prefix="/api/datasets")

@@ -15,7 +15,7 @@ from backend.flask_web.predict import predict
 from backend.flask_web.run_pages import run_pages
 from backend.flask_web.service_loop import ServiceLoop
 from backend.flask_web.sockets import sock, sockets
-from backend.web.api_docs import DOCS_PATHS
+from backend.web.headers import DOCS_PATHS
 from food_vision.settings import Settings, get_settings
 from frontend.vendor import FRONTEND
 

@@ -7,8 +7,7 @@ from flask import Blueprint, Response, redirect, request
 from backend.flask_web.context import services
 from backend.flask_web.errors import BodyInvalid
 from backend.web import render
-from backend.web.login import MAX_TOKEN_CHARS, WRONG_TOKEN, token_cookie
-from backend.web.security import token_matches
+from backend.web.security import MAX_TOKEN_CHARS, WRONG_TOKEN, token_cookie, token_matches
 
 login_pages = Blueprint("login", __name__)
 

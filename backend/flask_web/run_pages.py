@@ -10,10 +10,8 @@ from backend.flask_web.pages import full_page, is_htmx
 from backend.services.comparison import compare_runs
 from backend.services.exports import NoModelError
 from backend.web import render
-from backend.web.compare import split_ids
-from backend.web.page_parts import delete_run, detail_html
-from backend.web.run_api import comparison_body
-from backend.web.run_pages import VARY
+from backend.web.page_parts import VARY, delete_run, detail_html
+from backend.web.run_api import comparison_body, split_ids
 from food_vision.evaluation_data import EvaluationError
 
 run_pages = Blueprint("run_pages", __name__)

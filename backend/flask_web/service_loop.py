@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 from collections.abc import Coroutine
@@ -63,11 +64,11 @@ class ServiceLoop:
 
     @property
     def services(self) -> Services:
-        """The started services; :class:`NotReady` while they start or after they stop."""
+        """The started services (waiting while they start); :class:`NotReady` once they stop."""
         if self._started is not None and not self.stopping.is_set():
             self._started.result()
         if self._services is None or self.stopping.is_set():
-            raise NotReady("the server is starting or stopping; retry in a moment")
+            raise NotReady("the server is stopping; retry in a moment")
         return self._services
 
     @property
@@ -104,6 +105,7 @@ class ServiceLoop:
         if self._feed_task is not None:
             self._feed_task.cancel()
         if self._started is not None:
-            await asyncio.wrap_future(self._started)
+            with contextlib.suppress(Exception):  # a failed start still stops what it began
+                await asyncio.wrap_future(self._started)
         if self._services is not None:
             await self._services.stop()

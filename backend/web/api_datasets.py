@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import FileResponse
 
+from backend.web.dataset_actions import THUMBNAIL_CACHE
 from backend.web.dataset_schemas import (
     ARCHIVE_BODY,
     PHOTOS_BODY,
@@ -19,7 +20,6 @@ from backend.web.deps import ServicesDep
 from backend.web.uploads import request_body
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
-THUMBNAIL_CACHE = "private, max-age=86400, immutable"  # a photo's id is its content hash
 UPLOAD_ERRORS = errors(400, 404, 413, 415, 422, 507)
 
 

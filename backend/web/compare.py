@@ -10,15 +10,11 @@ from fastapi.responses import HTMLResponse
 from backend.services.comparison import compare_runs
 from backend.web import render
 from backend.web.deps import ServicesDep
-from backend.web.run_api import comparison_body
+from backend.web.run_api import comparison_body, split_ids
 from backend.web.schemas import ErrorOut
 
 router = APIRouter()
 IdsQuery = Annotated[list[str], Query(description="run ids, comma-separated or repeated")]
-
-
-def split_ids(ids: list[str]) -> list[str]:
-    return [part.strip() for value in ids for part in value.split(",") if part.strip()]
 
 
 @router.get(

@@ -18,6 +18,7 @@ from backend.web.error_table import HANDLED, status_for
 from food_vision.datasets.intake import ImportReport
 from food_vision.datasets.manifest import MAX_TEST_FRACTION, MIN_TEST_FRACTION
 
+THUMBNAIL_CACHE = "private, max-age=86400, immutable"  # a photo's id is its content hash
 SHARE_ERROR = (
     f"The test share is a whole number from {MIN_TEST_FRACTION:.0%} to {MAX_TEST_FRACTION:.0%}."
 )

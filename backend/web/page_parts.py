@@ -18,6 +18,10 @@ from backend.web.train_form import default_values, parse_train_form, submitted_v
 from food_vision.config import ConfigError
 from food_vision.runs import RunRecord
 
+# The same address answers a fragment to htmx and the whole page to a browser: caches must
+# tell them apart.
+VARY = {"Vary": "HX-Request"}
+
 
 async def page_context(services: Services, dataset: str | None = None) -> dict[str, Any]:
     view = await services.runs.current_view()

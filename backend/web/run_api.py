@@ -72,3 +72,8 @@ def comparison_body(comparison: Comparison) -> dict[str, Any]:
         "differences": comparison.differences,
         "best": comparison.best_id,
     }
+
+
+def split_ids(ids: list[str]) -> list[str]:
+    """Run ids given comma-separated, repeated, or both."""
+    return [part.strip() for value in ids for part in value.split(",") if part.strip()]

@@ -6,13 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.web.deps import RunDep, ServicesDep
-from backend.web.page_parts import delete_run, detail_html
+from backend.web.page_parts import VARY, delete_run, detail_html
 from backend.web.pages import full_page, is_htmx
 
 router = APIRouter(include_in_schema=False)
-# The same address answers a fragment to htmx and the whole page to a browser: caches must
-# tell them apart.
-VARY = {"Vary": "HX-Request"}
 
 
 def wants_fragment(request: Request) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -61,6 +62,9 @@ def cross_site_refusal(reason: str) -> str:
 
 
 TOKEN_COOKIE = "foodvision_token"
+COOKIE_MAX_AGE = 30 * 24 * 3600
+MAX_TOKEN_CHARS = 1000
+WRONG_TOKEN = "That token is not right."
 TOKEN_REQUIRED = "a valid token is required (Authorization: Bearer <token>)"
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/login", "/favicon.ico"})
 OPEN_PREFIXES = ("/static/",)
@@ -120,3 +124,15 @@ class TokenAuthMiddleware:
 def is_open_path(path: str) -> bool:
     """Health, sign-in and static files need no token."""
     return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
+def token_cookie(token: str, *, https: bool) -> dict[str, Any]:
+    """``set_cookie``'s arguments for the sign-in cookie (Starlette's and Werkzeug's alike)."""
+    return {
+        "key": TOKEN_COOKIE,
+        "value": token,
+        "max_age": COOKIE_MAX_AGE,
+        "httponly": True,
+        "samesite": "strict",
+        "secure": https,
+    }
