@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench fuzz soak install demo chromium vendor screenshots
+.PHONY: run run-flask test lint format bench fuzz soak install demo chromium vendor screenshots
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -30,6 +30,9 @@ demo: $(STAMP)
 
 run: install demo
 	$(VENV)/bin/foodvision serve --host $(HOST) --port $(PORT)
+
+run-flask: install demo
+	$(VENV)/bin/foodvision serve --host $(HOST) --port $(PORT) --framework flask
 
 # Browser tests drive Debian's chromium; install it when running as root and it is missing.
 chromium:

@@ -29,7 +29,7 @@ from backend.web import (
     ws,
 )
 from backend.web.body_guard import RequestBodyGuard
-from backend.web.headers import SecurityHeadersMiddleware
+from backend.web.headers import DOCS_PATHS, SecurityHeadersMiddleware
 from backend.web.hosts import HostAllowlistMiddleware
 from backend.web.page_feed import PageFeed
 from backend.web.security import CrossSiteMiddleware, TokenAuthMiddleware
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout=settings.body_timeout_seconds,
         linger_bytes=LINGER_UPLOADS * settings.max_upload_bytes,
     )
-    app.add_middleware(SecurityHeadersMiddleware, docs_paths=api_docs.DOCS_PATHS)
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=DOCS_PATHS)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=FRONTEND / "static"), name="static")

@@ -16,6 +16,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the web app")
     serve.add_argument("--host", default=None, help="default: FOODVISION_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: FOODVISION_PORT or 8000")
+    serve.add_argument(
+        "--framework",
+        choices=("fastapi", "flask"),
+        default=None,
+        help="web layer: FastAPI on uvicorn or Flask on Gunicorn; "
+        "default: FOODVISION_FRAMEWORK or fastapi",
+    )
     serve.set_defaults(handler=_serve)
     add_worker_command(commands)
     return parser
@@ -28,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from backend.server import serve
 
-    return serve(host=args.host, port=args.port)
+    return serve(host=args.host, port=args.port, framework=args.framework)
 
 
 if __name__ == "__main__":

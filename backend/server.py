@@ -9,7 +9,6 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
-from backend.app import create_app
 from backend.connection_guards import StalledSocketProtocol, guarded_protocol
 from food_vision.settings import Settings, get_settings, is_loopback
 
@@ -17,9 +16,9 @@ log = logging.getLogger("foodvision.server")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def serve(host: str | None = None, port: int | None = None) -> int:
+def serve(host: str | None = None, port: int | None = None, framework: str | None = None) -> int:
     try:
-        settings = _with_address(get_settings(), host, port)
+        settings = _with_address(get_settings(), host, port, framework)
     except ValidationError as exc:
         return settings_error(exc)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt="%Y-%m-%dT%H:%M:%S")
@@ -30,6 +29,12 @@ def serve(host: str | None = None, port: int | None = None) -> int:
         )
     log.info("FoodVision on http://%s:%s/ (Ctrl-C to stop)", settings.host, settings.port)
     log.info("answering to the host names %s", ", ".join(settings.served_hosts))
+    if settings.framework == "flask":
+        from backend.flask_web.server import serve_flask
+
+        return serve_flask(settings)
+    from backend.app import create_app  # not in a Gunicorn master: see backend.flask_web
+
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -47,10 +52,13 @@ def serve(host: str | None = None, port: int | None = None) -> int:
     return 0
 
 
-def _with_address(settings: Settings, host: str | None, port: int | None) -> Settings:
-    """The settings with the command line's address, validated like the environment's (the
-    bind address is also a name the Host allowlist accepts)."""
-    changes = {key: value for key, value in (("host", host), ("port", port)) if value}
+def _with_address(
+    settings: Settings, host: str | None, port: int | None, framework: str | None = None
+) -> Settings:
+    """The settings with the command line's address and framework, validated like the
+    environment's (the bind address is also a name the Host allowlist accepts)."""
+    given = (("host", host), ("port", port), ("framework", framework))
+    changes = {key: value for key, value in given if value}
     return Settings.model_validate({**settings.model_dump(), **changes})
 
 

@@ -36,6 +36,7 @@ OURS = {
     "export": "bench_export.py",
     "datasets": "bench_datasets.py",
     "data-parallel": "bench_data_parallel.py",
+    "frameworks": "bench_frameworks.py",
 }
 TRAINING = "bench_training.py"
 LIMIT_SECONDS = {False: 420, True: 180}

@@ -93,11 +93,13 @@ def bench_server(
     *,
     prepare: Callable[[BenchServer], None] | None = None,
     server_type: type[BenchServer] = BenchServer,
+    framework: str = "fastapi",
     **settings: str,
 ) -> Iterator[BenchServer]:
-    """A started server over a fresh temp home (``prepare`` fills it first); always cleaned."""
+    """A started server (of ``framework``'s web layer) over a fresh temp home (``prepare``
+    fills it first); always cleaned."""
     home = Path(tempfile.mkdtemp(prefix=f"foodvision-{prefix}-"))
-    server = server_type(home, settings=dict(settings))
+    server = server_type(home, settings=dict(settings), framework=framework)
     try:
         if prepare is not None:
             prepare(server)

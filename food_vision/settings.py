@@ -10,7 +10,7 @@ import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(None, description="datasets; default <home>/data")
     host: str = Field("127.0.0.1", description="bind address")
     port: int = Field(8000, ge=1, le=65535, description="bind port")
+    framework: Literal["fastapi", "flask"] = Field(
+        "fastapi", description="web layer: FastAPI on uvicorn, or Flask on Gunicorn"
+    )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Host header names served, comma-separated; default loopback + bind address",

@@ -15,6 +15,10 @@ MULTIPART_OVERHEAD = 64 * 1024
 MAX_FIELD_BYTES = 64 * 1024
 
 
+class BodyTimeout(TimeoutError):
+    """The request body did not arrive in time."""
+
+
 class UploadRejected(ValueError):
     """Why an upload cannot be used, in words a person understands."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import FileResponse
 
-from backend.services.form_stream import Body
+from backend.web.dataset_actions import THUMBNAIL_CACHE
 from backend.web.dataset_schemas import (
     ARCHIVE_BODY,
     PHOTOS_BODY,
@@ -17,16 +17,10 @@ from backend.web.dataset_schemas import (
     errors,
 )
 from backend.web.deps import ServicesDep
+from backend.web.uploads import request_body
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
-THUMBNAIL_CACHE = "private, max-age=86400, immutable"  # a photo's id is its content hash
 UPLOAD_ERRORS = errors(400, 404, 413, 415, 422, 507)
-
-
-def request_body(request: Request) -> Body:
-    declared = request.headers.get("content-length", "")
-    length = int(declared) if declared.isdigit() else None
-    return Body(request.headers.get("content-type", ""), length, request.stream())
 
 
 @router.post("", status_code=201, responses=errors(409, 507))

@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse
 from frontend.vendor import asset_url
 
 router = APIRouter(include_in_schema=False)
-DOCS_PATHS = frozenset({"/docs", "/redoc"})  # pages that get the docs' own policy
 TITLE = "FoodVision API"
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from backend.web import run_api
 from backend.web.deps import ServicesDep
 from backend.web.schemas import ModelOut
 from food_vision.models import ARCHITECTURES
@@ -49,17 +50,4 @@ async def list_architectures() -> list[dict[str, Any]]:
 
 @router.get("/api/models", tags=["models"])
 async def list_models(services: ServicesDep) -> list[ModelOut]:
-    models = await asyncio.to_thread(services.runs.usable_models)
-    return [
-        ModelOut(
-            id=record.id,
-            architecture=meta.architecture,
-            dataset=meta.dataset,
-            classes=meta.classes,
-            test_acc=meta.metrics.get("test_acc"),
-            epoch=meta.epoch,
-            status=record.status.value,
-            created_at=record.created_at,
-        )
-        for record, meta in models
-    ]
+    return await run_api.list_models(services)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response, status
 from fastapi.responses import FileResponse
 
+from backend.web import run_api
 from backend.web.deps import RunDep, ServicesDep
 from backend.web.schemas import ErrorOut, RunDetail, RunOut
 from food_vision.config import TrainConfig
@@ -20,39 +20,30 @@ CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut}}
 async def create_run(body: TrainConfig, services: ServicesDep) -> RunOut:
     """Queue a run (201, ``queued`` with its ``position``, or already ``running``); 409 when
     the queue is full; 422 naming a wrong field; 503 while the queue's database is down."""
-    record = await services.runs.start(body)
-    positions = await services.runs.positions([record])
-    return RunOut.of(services.runs.live(record), position=positions.get(record.id))
+    return await run_api.start_run(services, body)
 
 
 @router.get("")
 async def list_runs(services: ServicesDep) -> list[RunOut]:
-    records = await asyncio.to_thread(services.store.list)
-    positions = await services.runs.positions(records)
-    return [
-        RunOut.of(services.runs.live(r), services.training.is_cancelling(r.id), positions.get(r.id))
-        for r in records
-    ]
+    return await run_api.list_runs(services)
 
 
 @router.get("/{run_id}", responses={404: {"model": ErrorOut}})
 async def get_run(run: RunDep, services: ServicesDep) -> RunDetail:
-    positions = await services.runs.positions([run])
-    return RunDetail.of_view(await services.runs.view(run), positions.get(run.id))
+    return await run_api.run_detail(services, run)
 
 
 @router.post("/{run_id}/cancel", status_code=202, responses={404: {"model": ErrorOut}, **CONFLICT})
 async def cancel_run(run: RunDep, services: ServicesDep) -> RunOut:
     """Idempotent: cancelling a run that is stopping or already cancelled answers 202 again."""
-    record = await services.runs.cancel(run)
-    return RunOut.of(record, cancelling=services.training.is_cancelling(run.id))
+    return await run_api.cancel_run(services, run)
 
 
 @router.post("/{run_id}/stop", status_code=202, responses={404: {"model": ErrorOut}, **CONFLICT})
 async def stop_run(run: RunDep, services: ServicesDep) -> RunOut:
     """Stop and keep: the run ends after the epoch under way, is tested and saved, and
     completes with ``stopped_early``. 409 unless it is running; idempotent while it stops."""
-    return RunOut.of(await services.runs.stop(run), stopping=True)
+    return await run_api.stop_run(services, run)
 
 
 @router.get(

@@ -20,12 +20,10 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.services.uploads import BodyTimeout
+
 LINGER_SECONDS = 10.0
 LINGER_IDLE_SECONDS = 2.0
-
-
-class BodyTimeout(TimeoutError):
-    """The request body did not arrive in time."""
 
 
 def has_body(scope: Scope) -> bool:

@@ -10,14 +10,11 @@ from fastapi.responses import HTMLResponse
 from backend.services.comparison import compare_runs
 from backend.web import render
 from backend.web.deps import ServicesDep
-from backend.web.schemas import ErrorOut, RunDetail
+from backend.web.run_api import comparison_body, split_ids
+from backend.web.schemas import ErrorOut
 
 router = APIRouter()
 IdsQuery = Annotated[list[str], Query(description="run ids, comma-separated or repeated")]
-
-
-def split_ids(ids: list[str]) -> list[str]:
-    return [part.strip() for value in ids for part in value.split(",") if part.strip()]
 
 
 @router.get(
@@ -28,11 +25,7 @@ def split_ids(ids: list[str]) -> list[str]:
 async def compare_api(ids: IdsQuery, services: ServicesDep) -> dict[str, Any]:
     """2 to 8 runs with their epoch history, the options that differ, and the best run."""
     comparison = await compare_runs(services.runs, split_ids(ids))
-    return {
-        "runs": [RunDetail.of_view(view).model_dump() for view in comparison.views],
-        "differences": comparison.differences,
-        "best": comparison.best_id,
-    }
+    return comparison_body(comparison)
 
 
 @router.get("/compare", response_class=HTMLResponse, include_in_schema=False)

@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 
 from backend.services.container import Services
 from backend.web.page_feed import PageFeed
+from backend.web.run_api import live_run
 from food_vision.runs import RunRecord
 
 
@@ -29,9 +30,9 @@ def get_page_feed(conn: HTTPConnection) -> PageFeed:
 PageFeedDep = Annotated[PageFeed, Depends(get_page_feed)]
 
 
-def get_run(run_id: str, services: ServicesDep) -> RunRecord:
+async def get_run(run_id: str, services: ServicesDep) -> RunRecord:
     """The run, with the live state of the active one; 404 for an unknown or invalid id."""
-    return services.runs.live(services.store.get(run_id))
+    return await live_run(services, run_id)
 
 
 RunDep = Annotated[RunRecord, Depends(get_run)]

@@ -26,6 +26,7 @@ PAGE_POLICY = {
 }
 # The /docs and /redoc pages start their viewer with an inline script and style it inline;
 # they show no user content, so they alone may run inline code. ReDoc runs a blob: worker.
+DOCS_PATHS = frozenset({"/docs", "/redoc"})  # pages that get the docs' own policy
 DOCS_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js")
 FIXED_HEADERS = {
     "X-Content-Type-Options": "nosniff",

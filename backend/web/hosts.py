@@ -43,6 +43,14 @@ class HostAllowlist:
         return name in self.exact or (bool(name) and name.endswith(self.suffixes))
 
 
+def refusal_message(header: str) -> str:
+    shown = header[:100] or "(none)"
+    return (
+        f"this server does not answer to the host name {shown!r}; "
+        "add it to FOODVISION_ALLOWED_HOSTS to allow it"
+    )
+
+
 class HostAllowlistMiddleware:
     """400 (or a refused WebSocket) for a ``Host`` that is not on the allowlist."""
 
@@ -61,12 +69,5 @@ class HostAllowlistMiddleware:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": POLICY_VIOLATION})
             return
-        shown = header[:100] or "(none)"
-        response = JSONResponse(
-            {
-                "detail": f"this server does not answer to the host name {shown!r}; "
-                "add it to FOODVISION_ALLOWED_HOSTS to allow it"
-            },
-            status_code=400,
-        )
+        response = JSONResponse({"detail": refusal_message(header)}, status_code=400)
         await response(scope, receive, send)

@@ -7,10 +7,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.web import render
 from backend.web.deps import ServicesDep
-from backend.web.security import TOKEN_COOKIE, token_matches
+from backend.web.security import MAX_TOKEN_CHARS, WRONG_TOKEN, token_cookie, token_matches
 
 router = APIRouter(include_in_schema=False)
-COOKIE_MAX_AGE = 30 * 24 * 3600
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -20,22 +19,15 @@ async def login_form(request: Request) -> HTMLResponse:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(
-    request: Request, services: ServicesDep, token: str = Form(max_length=1000)
+    request: Request, services: ServicesDep, token: str = Form(max_length=MAX_TOKEN_CHARS)
 ) -> Response:
     expected = services.settings.token
     if not expected:
         return RedirectResponse("/", status_code=303)
     if not token_matches(token, expected):
         return render.templates.TemplateResponse(
-            request, "login.html", {"error": "That token is not right."}, status_code=401
+            request, "login.html", {"error": WRONG_TOKEN}, status_code=401
         )
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(
-        TOKEN_COOKIE,
-        token,
-        max_age=COOKIE_MAX_AGE,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    response.set_cookie(**token_cookie(token, https=request.url.scheme == "https"))
     return response

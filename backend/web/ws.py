@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from fastapi import APIRouter, WebSocket
 
-from backend.services.container import Services
-from backend.services.event_replay import replay_events
-from backend.services.hub import ServerMessage, Subscription
 from backend.services.run_store import RunNotFoundError
 from backend.web.deps import PageFeedDep, ServicesDep
-from backend.web.page_feed import PageFeed
 from backend.web.sockets import send_within, serve_until_disconnect
+from backend.web.streams import Send, page_stream, run_event_stream
 
 router = APIRouter()
 POLICY_VIOLATION = 1008
@@ -23,22 +19,9 @@ POLICY_VIOLATION = 1008
 async def page_socket(websocket: WebSocket, services: ServicesDep, feed: PageFeedDep) -> None:
     """The page's live regions: a snapshot, then the fragments each update changes."""
     await websocket.accept()
-    timeout = services.settings.send_timeout_seconds
+    send = _sender(websocket, services.settings.send_timeout_seconds)
     with services.metrics.websockets.track_inprogress():
-        async with feed.pages.subscribe() as subscription:
-            await serve_until_disconnect(
-                websocket, lambda: _page_stream(websocket, feed, subscription, timeout)
-            )
-
-
-async def _page_stream(
-    websocket: WebSocket, feed: PageFeed, sub: Subscription[str], timeout: float
-) -> None:
-    html = (await feed.snapshot()).html
-    while True:
-        await send_within(websocket, html, timeout)
-        item = await sub.get()
-        html = item if isinstance(item, str) else (await feed.snapshot()).html
+        await serve_until_disconnect(websocket, lambda: page_stream(feed, send))
 
 
 @router.websocket("/api/runs/{run_id}/events")
@@ -50,22 +33,13 @@ async def run_events(websocket: WebSocket, run_id: str, services: ServicesDep) -
         await websocket.close(code=POLICY_VIOLATION, reason=f"no run {run_id!r}")
         return
     await websocket.accept()
+    send = _sender(websocket, services.settings.send_timeout_seconds)
     with services.metrics.websockets.track_inprogress():
-        async with services.hub.subscribe() as subscription:
-            await serve_until_disconnect(
-                websocket, lambda: _event_stream(websocket, services, run_id, subscription)
-            )
+        await serve_until_disconnect(websocket, lambda: run_event_stream(services, run_id, send))
 
 
-async def _event_stream(
-    websocket: WebSocket, services: Services, run_id: str, sub: Subscription[ServerMessage]
-) -> None:
-    async def is_active() -> bool:
-        """Waiting or training: its events are still to come."""
-        record = await asyncio.to_thread(services.store.find, run_id)
-        return record is not None and services.runs.live(record).status.is_active
+def _sender(websocket: WebSocket, timeout: float) -> Send:
+    async def send(text: str) -> None:
+        await send_within(websocket, text, timeout)
 
-    timeout = services.settings.send_timeout_seconds
-    async with contextlib.aclosing(replay_events(services.store, sub, run_id, is_active)) as events:
-        async for event in events:
-            await send_within(websocket, event.encode(), timeout)
+    return send

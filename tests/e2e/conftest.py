@@ -1,4 +1,5 @@
-"""Browser tests: a real uvicorn server in a subprocess, driven by Debian's headless Chromium.
+"""Browser tests: a real server (uvicorn, or Gunicorn for the Flask twin) in a subprocess,
+driven by Debian's headless Chromium.
 
 One server per test module (runs are one at a time, so tests wait for theirs to end), one
 browser per session, one fresh browser context per test.
@@ -49,11 +50,19 @@ def vendor_files() -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, vendor_files: None) -> Iterator[Server]:
-    """The app under uvicorn on a free port, with a small custom dataset named ``tiny``."""
+def framework() -> str:
+    """The web layer the module's server runs; a module may name the Flask twin instead."""
+    return "fastapi"
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, vendor_files: None, framework: str
+) -> Iterator[Server]:
+    """The app on a free port, with a small custom dataset named ``tiny``."""
     from food_vision.datasets.demo import generate_demo
 
-    running = Server(tmp_path_factory.mktemp("e2e-home"))
+    running = Server(tmp_path_factory.mktemp("e2e-home"), framework=framework)
     generate_demo(
         running.data_dir / "tiny",
         train_per_class=24,

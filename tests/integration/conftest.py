@@ -1,4 +1,5 @@
-"""A real uvicorn server in its own process, on a free loopback port, over a temp home."""
+"""A real server (uvicorn, or Gunicorn for the Flask twin) in its own process, on a free
+loopback port, over a temp home."""
 
 from __future__ import annotations
 
@@ -66,18 +67,33 @@ def trainers() -> Iterator[list[Trainer]]:
         trainer.kill()
 
 
+FRAMEWORKS = ("fastapi", "flask")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module marked ``contract`` runs against both web layers: one server each."""
+    if "framework" in metafunc.fixturenames and metafunc.definition.get_closest_marker("contract"):
+        metafunc.parametrize("framework", FRAMEWORKS, indirect=True, scope="module")
+
+
 @pytest.fixture(scope="module")
-def tiny_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def framework(request: pytest.FixtureRequest) -> str:
+    """The web layer the module's server runs (FastAPI unless the module is a contract)."""
+    return str(getattr(request, "param", "fastapi"))
+
+
+@pytest.fixture(scope="module")
+def tiny_home(tmp_path_factory: pytest.TempPathFactory, framework: str) -> Path:
     """A home whose data holds ``tiny`` (a small demo) and ``broken`` (no images)."""
-    home = tmp_path_factory.mktemp("home")
+    home = tmp_path_factory.mktemp(f"home-{framework}")
     generate_demo(home / "data" / "tiny", train_per_class=16, test_per_class=4, size=64)
     (home / "data" / "broken" / "train" / "pizza").mkdir(parents=True)
     return home
 
 
 @pytest.fixture(scope="module")
-def server(tiny_home: Path) -> Iterator[Server]:
-    srv = Server(tiny_home)
+def server(tiny_home: Path, framework: str) -> Iterator[Server]:
+    srv = Server(tiny_home, framework=framework)
     srv.start()
     yield srv
     srv.stop()

@@ -21,6 +21,8 @@ from tests.utils.dataset_calls import make, send, staging_is_empty, stored
 from tests.utils.factories import image_bytes, make_zip
 from tests.utils.photos import class_photos, every_format, picture
 
+pytestmark = pytest.mark.contract  # against both web layers
+
 TIMEOUT = 60
 
 

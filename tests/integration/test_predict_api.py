@@ -1,32 +1,47 @@
-"""POST /api/predict and the page's /predict, in-process with the app's lifespan."""
+"""POST /api/predict and the page's /predict against a real server of each web layer (and, for
+what needs settings of its own, in-process with the app's lifespan)."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import socket
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from websockets.sync.client import connect
 
 from backend.app import create_app
 from food_vision.settings import Settings
 from tests.utils.factories import make_model_run, patterned_image
-from tests.utils.server import LOCAL, LOCAL_WS
+from tests.utils.server import LOCAL, AppServer
 
 LIMIT = 64 * 1024
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    return tmp_path_factory.mktemp("predict-home")
+pytestmark = pytest.mark.contract  # the tests over ``client``: against both web layers
+SETTINGS = {"FOODVISION_MAX_UPLOAD_BYTES": str(LIMIT), "FOODVISION_BATCH_WINDOW_MS": "20"}
 
 
 @pytest.fixture(scope="module")
-def client(home):
-    settings = Settings(home=home, max_upload_bytes=LIMIT, batch_window_ms=20)
-    with TestClient(create_app(settings), base_url=LOCAL) as test_client:
-        yield test_client
+def home(tmp_path_factory, framework):
+    return tmp_path_factory.mktemp(f"predict-home-{framework}")
+
+
+@pytest.fixture(scope="module")
+def predict_server(home, framework):
+    server = AppServer(home, settings=SETTINGS, framework=framework)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(predict_server):
+    with httpx.Client(base_url=predict_server.url, timeout=60) as http_client:
+        yield http_client
 
 
 @pytest.fixture(scope="module")
@@ -83,13 +98,14 @@ def test_body_just_under_the_limit_is_accepted_and_just_over_is_413(client, mode
     assert response.status_code == 413 and "64 KB limit" in response.json()["detail"]
 
 
-def test_oversized_body_with_content_length_is_refused_before_reading(client):
-    response = client.post(
-        "/api/predict",
-        content=b"x" * 16,
-        headers={"content-type": "multipart/form-data; boundary=b", "content-length": str(10**9)},
-    )
-    assert response.status_code == 413
+def test_oversized_body_with_content_length_is_refused_before_reading(predict_server):
+    with socket.create_connection(("127.0.0.1", predict_server.port), timeout=30) as sock:
+        sock.sendall(
+            b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: multipart/form-data; boundary=b\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (10**9, b"x" * 16)
+        )
+        assert sock.recv(4096).startswith(b"HTTP/1.1 413")
 
 
 def test_oversized_body_without_content_length_is_413(client, model_id):
@@ -183,11 +199,11 @@ def test_arbitrary_bytes_never_cause_a_server_error(client, model_id, data):
     assert post_image(client, data).status_code < 500
 
 
-def test_a_model_without_metrics_still_renders_everywhere(client, home):
+def test_a_model_without_metrics_still_renders_everywhere(client, home, predict_server):
     bare = make_model_run(home / "runs", metrics={})
     assert bare in client.get("/").text
-    with client.websocket_connect(f"{LOCAL_WS}/ws") as ws:
-        snapshot = ws.receive_text()
+    with connect(f"{predict_server.ws_url}/ws", open_timeout=10) as ws:
+        snapshot = ws.recv(timeout=30)
     assert f'value="{bare}"' in snapshot and "tinyvgg · demo · no test score" in snapshot
 
 

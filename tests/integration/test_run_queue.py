@@ -73,10 +73,12 @@ def test_private_postgres_survives_crashes_and_stops_with_the_server(embedded):
     assert postmaster(embedded.home) is None
 
 
-def test_concurrent_submissions_never_pass_the_cap_and_a_restart_keeps_the_queue(tiny_home):
-    server = Server(
-        tiny_home, settings={**Server(tiny_home).settings, "FOODVISION_MAX_QUEUED": "3"}
-    )
+@pytest.mark.contract
+def test_concurrent_submissions_never_pass_the_cap_and_a_restart_keeps_the_queue(
+    tiny_home, framework
+):
+    settings = {**Server(tiny_home).settings, "FOODVISION_MAX_QUEUED": "3"}
+    server = Server(tiny_home, settings=settings, framework=framework)
     server.start(timeout=180)
     try:
         running = submit(server, LONG).json()

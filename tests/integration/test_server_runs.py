@@ -16,6 +16,8 @@ from websockets.sync.client import connect
 
 from food_vision.events import decode
 
+pytestmark = pytest.mark.contract  # against both web layers
+
 TINY = {"dataset": "tiny", "architecture": "tinyvgg", "batch_size": 8}
 FINAL = {"completed", "cancelled", "failed", "interrupted"}
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from food_vision.runs import RunStatus
 from tests.integration.test_server_runs import FINAL, _wait_for, collect_events, start
 from tests.utils.factories import make_model_run
+
+pytestmark = pytest.mark.contract  # against both web layers
 
 
 def stop(server, run_id: str) -> httpx.Response:

@@ -9,8 +9,9 @@ import json
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
+from backend.services.uploads import BodyTimeout
 from backend.web import body_guard
-from backend.web.body_guard import BodyTimeout, RequestBodyGuard
+from backend.web.body_guard import RequestBodyGuard
 
 CHUNK = 100_000
 

@@ -6,34 +6,27 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from backend.services import uploads
 from backend.services.inference import ModelNotFoundError
 from backend.services.micro_batch import OverloadedError
 from backend.services.prediction_request import InvalidTopK, SampleNotFoundError
 from backend.services.run_queue import QueueFullError, QueueUnavailableError
 from backend.services.run_store import RunNotFoundError
 from backend.services.training import RunNotActiveError
-from backend.services.uploads import (
-    CannotDecode,
-    MalformedUpload,
-    NotAnImage,
-    NotMultipart,
-    UploadRejected,
-    UploadTooLarge,
-)
 from backend.web import errors
-from backend.web.errors import status_for
+from backend.web.error_table import status_for
 from food_vision.config import ConfigError
 
 
 @pytest.mark.parametrize(
     ("exc", "status"),
     [
-        (UploadRejected("refused"), 400),
-        (MalformedUpload("malformed upload"), 400),
-        (UploadTooLarge("too large"), 413),
-        (NotAnImage("not an image"), 415),
-        (NotMultipart("not multipart"), 415),
-        (CannotDecode("corrupt"), 422),
+        (uploads.UploadRejected("refused"), 400),
+        (uploads.MalformedUpload("malformed upload"), 400),
+        (uploads.UploadTooLarge("too large"), 413),
+        (uploads.NotAnImage("not an image"), 415),
+        (uploads.NotMultipart("not multipart"), 415),
+        (uploads.CannotDecode("corrupt"), 422),
         (InvalidTopK("top_k"), 422),
         (ConfigError("epochs", "must be between 1 and 500"), 422),
         (ModelNotFoundError("no model"), 404),
@@ -50,7 +43,7 @@ def test_every_service_error_has_its_status(exc, status):
 
 
 def test_a_subclass_takes_its_nearest_listed_class():
-    class Truncated(CannotDecode):
+    class Truncated(uploads.CannotDecode):
         pass
 
     assert status_for(Truncated("cut off")) == 422

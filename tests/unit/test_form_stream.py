@@ -15,7 +15,7 @@ from backend.services.form_stream import (
     receive_form,
 )
 from backend.services.uploads import MalformedUpload, NotMultipart, UploadTooLarge
-from backend.web.errors import status_for
+from backend.web.error_table import status_for
 
 BOUNDARY = "b0undary"
 TYPE = f"multipart/form-data; boundary={BOUNDARY}"

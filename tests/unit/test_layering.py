@@ -120,3 +120,17 @@ def test_lazy_imports_are_seen(tmp_path: Path) -> None:
     source = tmp_path / "lazy.py"
     source.write_text("def f():\n    from backend.server import serve\n    import fastapi\n")
     assert {"backend.server", "fastapi"} <= imported_names(source)
+
+
+FASTAPI_ROUTERS = (
+    "api_datasets", "api_docs", "api_meta", "api_runs", "api_sweeps", "compare", "dataset_pages",
+    "deps", "evaluation", "login", "pages", "predict", "run_pages", "ws",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(outside_names("backend.flask_web")))
+def test_the_flask_twin_imports_neither_fastapi_nor_its_routers(name: str) -> None:
+    """The twin shares what lies below the routers, never the FastAPI layer itself."""
+    names = imported_names(MODULES[name])
+    assert not _top(names) & {"fastapi", "starlette", "uvicorn"}, name
+    assert not {f"backend.web.{router}" for router in FASTAPI_ROUTERS} & names, name

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.cli import main
 from backend.server import serve
 from food_vision.settings import get_settings
 
@@ -30,6 +31,7 @@ def fresh_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         ("SEND_TIMEOUT_SECONDS", "0", "greater than 0"),
         ("MAX_CONNECTIONS", "2", "greater than or equal to 8"),
         ("MAX_CONNECTIONS", "many", "valid integer"),
+        ("FRAMEWORK", "django", "'fastapi' or 'flask'"),
     ],
 )
 def test_a_bad_limit_stops_serve_with_its_name(
@@ -44,3 +46,12 @@ def test_a_bad_limit_stops_serve_with_its_name(
     error = capsys.readouterr().err
     assert error.startswith(f"error: FOODVISION_{name}: ")
     assert message in error
+
+
+def test_an_unknown_framework_flag_is_refused_with_the_choices(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--framework", "django"])
+    assert exit_info.value.code == 2
+    assert "choose from 'fastapi', 'flask'" in capsys.readouterr().err

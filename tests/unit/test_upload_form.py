@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.web.uploads import MAX_FIELDS, MalformedUpload, UploadForm, parse_form
+from backend.services.upload_form import MAX_FIELDS, MalformedUpload, UploadForm, parse_form
 
 BOUNDARY = "xyz"
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"

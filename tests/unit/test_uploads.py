@@ -18,7 +18,7 @@ from backend.services.uploads import (
     check_size,
     decode_image,
 )
-from backend.web.errors import status_for
+from backend.web.error_table import status_for
 from tests.utils.factories import patterned_image
 from tests.utils.photos import every_format
 

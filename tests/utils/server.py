@@ -1,6 +1,6 @@
 """The app as it really runs: ``foodvision serve`` (uvicorn with the app's connection limits and
-timeouts) in a subprocess of its own session, on a free loopback port, over a home folder of
-its own. Tests and benchmarks build on it."""
+timeouts, or the Flask twin on Gunicorn) in a subprocess of its own session, on a free loopback
+port, over a home folder of its own. Tests and benchmarks build on it."""
 
 from __future__ import annotations
 
@@ -103,6 +103,7 @@ class AppServer:
     port: int = field(default_factory=free_port)
     settings: dict[str, str] = field(default_factory=dict)
     preexec: Callable[[], None] | None = None  # run in the child before uvicorn (rlimits)
+    framework: str = "fastapi"  # or "flask": the Flask twin on Gunicorn
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -123,7 +124,7 @@ class AppServer:
 
     def serve_args(self) -> list[str]:
         """The ``foodvision`` command line that serves on this server's port."""
-        return ["serve", "--host", HOST, "--port", str(self.port)]
+        return ["serve", "--host", HOST, "--port", str(self.port), "--framework", self.framework]
 
     def argv(self) -> list[str]:
         """The command that starts the server."""
