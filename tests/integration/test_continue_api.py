@@ -16,6 +16,8 @@ from tests.integration.test_server_runs import FINAL, collect_events, start
 from tests.unit.test_lineage import NOT_CONTINUABLE
 from tests.utils.factories import make_bundle
 
+pytestmark = pytest.mark.contract  # against both web layers
+
 CONFIG = {"dataset": "tiny", "architecture": "tinyvgg", "epochs": 1, "image_size": 64}
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.integration.test_server_runs import FINAL, TINY
 
+pytestmark = pytest.mark.contract  # against both web layers
 BASE = {**TINY, "epochs": 1}
 
 
