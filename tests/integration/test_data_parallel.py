@@ -129,9 +129,10 @@ def test_a_two_process_run_trains_from_the_page(server) -> None:
     assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1, 2]
 
 
-def test_cancel_reaches_every_process_of_a_two_process_run(server) -> None:
+def two_processes_past_their_first_epoch(server, **options: object) -> tuple[dict, Descendants]:
+    """A long two-process run from the server, once its first epoch is done, and its processes."""
     server.wait_idle()
-    body = {**TINY, "epochs": 200, "processes": 2}
+    body = {**TINY, "epochs": 200, "processes": 2, **options}
     run = httpx.post(f"{server.url}/api/runs", json=body, timeout=30).json()
     deadline = time.monotonic() + RUN_LIMIT
     while server.record(run["id"]).epoch < 1 and time.monotonic() < deadline:
@@ -139,6 +140,11 @@ def test_cancel_reaches_every_process_of_a_two_process_run(server) -> None:
     watch = Descendants(server.record(run["id"]).pid)
     time.sleep(0.5)
     assert sorted(watch.ranks) == [0, 1]
+    return run, watch
+
+
+def test_cancel_reaches_every_process_of_a_two_process_run(server) -> None:
+    run, watch = two_processes_past_their_first_epoch(server)
     cancel = httpx.post(f"{server.url}/api/runs/{run['id']}/cancel", timeout=10)
     assert cancel.status_code == 202
     assert server.wait_status(run["id"], {"cancelled", "failed"}, 30)["status"] == "cancelled"
@@ -146,15 +152,7 @@ def test_cancel_reaches_every_process_of_a_two_process_run(server) -> None:
 
 
 def test_stop_and_keep_ends_every_process_after_the_same_epoch(server) -> None:
-    server.wait_idle()
-    body = {**TINY, "epochs": 200, "processes": 2, "patience": 0}
-    run = httpx.post(f"{server.url}/api/runs", json=body, timeout=30).json()
-    deadline = time.monotonic() + RUN_LIMIT
-    while server.record(run["id"]).epoch < 1 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    watch = Descendants(server.record(run["id"]).pid)
-    time.sleep(0.5)
-    assert sorted(watch.ranks) == [0, 1]
+    run, watch = two_processes_past_their_first_epoch(server, patience=0)
     assert httpx.post(f"{server.url}/api/runs/{run['id']}/stop", timeout=10).status_code == 202
     done = server.wait_status(run["id"], {"completed", "cancelled", "failed"}, RUN_LIMIT)
     assert (done["status"], done["stopped_early"], done["has_model"]) == ("completed", True, True)
