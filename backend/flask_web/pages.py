@@ -21,7 +21,7 @@ def is_htmx() -> bool:
 def full_page(status: int = 200, **context: Any) -> tuple[str, int]:
     """The whole page; ``context`` overrides its parts (the submitted form and its errors)."""
     parts = call(whole_page_context(services(), request.args.get("dataset")))
-    return render.templates.get_template("index.html").render(**parts, **context), status
+    return render.templates.get_template("index.html").render({**parts, **context}), status
 
 
 def back_to_page() -> Response:
