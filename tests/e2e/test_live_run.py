@@ -18,6 +18,7 @@ from tests.e2e.ui import (
     install_recorder,
     recorded,
     start_run_from_form,
+    wait_in_page,
 )
 
 pytestmark = pytest.mark.e2e
@@ -121,7 +122,8 @@ def test_reload_and_second_tab_show_the_history_and_keep_following(
 
 
 def wait_for_more_rows(page: Page, than: int) -> None:
-    page.wait_for_function(
+    wait_in_page(
+        page,
         "n => document.querySelectorAll('#run-history tr.epoch-row').length > n",
         arg=than,
         timeout=END_TIMEOUT,

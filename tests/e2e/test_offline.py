@@ -17,6 +17,7 @@ from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.a11y import audit
 from tests.e2e.server import SETTINGS, Server
+from tests.e2e.ui import wait_in_page
 from tests.utils.server import HOST, free_port
 
 pytestmark = pytest.mark.e2e
@@ -92,7 +93,7 @@ def test_a_lost_connection_shows_and_the_page_comes_back(page: Page, server: Ser
     page.goto("/")
     start = page.get_by_role("button", name="Start training")
     banner = page.locator("#connection-state")
-    page.wait_for_function("document.querySelector('main[ws-connect]') !== null")
+    wait_in_page(page, "document.querySelector('main[ws-connect]') !== null")
     expect(banner).to_be_hidden()
     expect(start).to_be_enabled()
     page.evaluate("window.__notReloaded = true")

@@ -15,7 +15,13 @@ from playwright.sync_api import BrowserContext, Dialog, Page, Route, expect
 
 from tests.e2e.a11y import audit
 from tests.e2e.server import Server
-from tests.e2e.ui import END_TIMEOUT, drop_files, file_payload, start_run_from_form
+from tests.e2e.ui import (
+    END_TIMEOUT,
+    drop_files,
+    file_payload,
+    start_run_from_form,
+    wait_in_page,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +66,7 @@ def open_page(page: Page, path: str = "/") -> None:
     """The page once its socket's snapshot is in (later swaps are then live updates)."""
     page.add_init_script(COUNT_SOCKET_MESSAGES)
     page.goto(path)
-    page.wait_for_function("window.__fvSocketMessages > 0")
+    wait_in_page(page, "window.__fvSocketMessages > 0")
 
 
 def option_text(page: Page, run_id: str) -> str:

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import FileChooser, Page, expect
 
 from tests.e2e.server import Server
-from tests.e2e.ui import END_TIMEOUT, drop_files, file_payload
+from tests.e2e.ui import END_TIMEOUT, drop_files, file_payload, wait_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -107,7 +107,7 @@ def open_panel(page: Page, trained: TrainedModel) -> None:
     replaced the picker (a later swap would take the focus away from it)."""
     page.add_init_script(COUNT_SOCKET_MESSAGES)
     page.goto("/")
-    page.wait_for_function("window.__fvSocketMessages > 0")
+    wait_in_page(page, "window.__fvSocketMessages > 0")
     expect(page.locator("#model-select")).to_have_value(trained.run_id)
 
 
@@ -138,7 +138,7 @@ def test_model_picker_fills_over_the_socket_when_the_first_run_ends(
     page.goto("/")
     expect(page.locator("#no-models")).to_contain_text("No trained model yet")
     # The socket's snapshot (still without a model) is in: what comes next is live.
-    page.wait_for_function("window.__fvSocketMessages > 0")
+    wait_in_page(page, "window.__fvSocketMessages > 0")
     expect(page.locator("#no-models")).to_be_visible()
     expect(page.locator("#model-select")).to_have_count(0)
     expect(page.locator("#model-picker label")).to_have_count(0)  # no label without a control

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,19 @@ def recorded(page: Page, run_id: str) -> list[Snapshot]:
     """The recorded states of run ``run_id``, in the order they appeared."""
     entries: list[dict[str, Any]] = page.evaluate("window.__fvLog")
     return [Snapshot(**entry) for entry in entries if entry["run"] == run_id]
+
+
+def wait_in_page(
+    page: Page, expression: str, arg: Any = None, timeout: float = START_TIMEOUT
+) -> None:
+    """Wait until ``expression`` (or the function it is, given ``arg``) is true in the page.
+    Polled from here: Playwright's ``wait_for_function`` re-checks its predicate with eval,
+    which the page's Content-Security-Policy refuses whenever the first check is false."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(100)
 
 
 def start_run_from_form(
