@@ -57,7 +57,7 @@ def ready() -> bool:
 
 def prepare(data: bytes, max_pixels: int, spec: Preprocessing) -> np.ndarray:
     """The upload decoded (content checked, limits applied) and preprocessed for the model."""
-    image = decode_image(data, max_pixels=max_pixels)
+    image = decode_image(data, max_pixels=max_pixels, min_side=spec.input_size)
     tensor: torch.Tensor = _transform(spec)(image)
     return tensor.numpy()
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from PIL import Image
 
 from food_vision import images
-from food_vision.config import TrainConfig, bounds
 
-# A prediction's model is not known while its upload is decoded: decode at least as large as
-# the largest input any model may have, so a large JPEG is reduced but never too far.
-PREDICTION_MIN_SIDE = int(bounds(TrainConfig.model_fields["image_size"])["le"])
 # Bytes a multipart body may carry besides its files (boundaries, part headers, short fields).
 MULTIPART_OVERHEAD = 64 * 1024
 MAX_FIELD_BYTES = 64 * 1024
@@ -55,11 +51,10 @@ def check_size(size: int, limit: int) -> None:
         raise UploadTooLarge(f"the upload is larger than the {_mb(limit)} limit")
 
 
-def decode_image(
-    data: bytes, *, max_pixels: int, min_side: int = PREDICTION_MIN_SIDE
-) -> Image.Image:
-    """The upload as RGB, a large JPEG reduced while decoding; the pixel limit applies to what
-    is decoded."""
+def decode_image(data: bytes, *, max_pixels: int, min_side: int) -> Image.Image:
+    """The upload as RGB, a large JPEG reduced while decoding to no less than ``min_side`` (the
+    model's input size, which its resize keeps as the shorter side); the pixel limit applies
+    to what is decoded."""
     try:
         return images.open_image(data, max_pixels=max_pixels, min_side=min_side)
     except images.ImageRejected as exc:

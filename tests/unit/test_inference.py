@@ -49,9 +49,8 @@ async def test_concurrent_requests_are_batched_and_match_single_predictions(stor
         for data, result in zip(uploads, results, strict=True):
             from backend.services.uploads import decode_image
 
-            alone = predictor.probabilities(
-                predictor.preprocess(decode_image(data, max_pixels=10**7))[None]
-            )[0]
+            image = decode_image(data, max_pixels=10**7, min_side=predictor.meta.input_size)
+            alone = predictor.probabilities(predictor.preprocess(image)[None])[0]
             expected = predictor.top_k(alone[None], 3)[0]
             assert [p.label for p in result.predictions] == [p.label for p in expected]
             for got, want in zip(result.predictions, expected, strict=True):

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from backend.services.uploads import (
-    PREDICTION_MIN_SIDE,
     CannotDecode,
     NotAnImage,
     UploadRejected,
@@ -23,6 +22,11 @@ from tests.utils.factories import patterned_image
 from tests.utils.photos import every_format
 
 LIMIT = 40_000_000
+SIDE = 224  # the default model's input
+
+
+def decoded(data: bytes) -> Image.Image:
+    return decode_image(data, max_pixels=LIMIT, min_side=SIDE)
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -51,7 +55,7 @@ def png_header_only(width: int, height: int) -> bytes:
     ],
 )
 def test_every_accepted_mode_becomes_rgb(fmt, mode, save):
-    image = decode_image(patterned_image(fmt, mode=mode, **save), max_pixels=LIMIT)
+    image = decoded(patterned_image(fmt, mode=mode, **save))
     assert image.mode == "RGB" and image.size == (48, 40)
 
 
@@ -60,14 +64,14 @@ def test_palette_with_transparency_is_composited_on_white():
     image.putpalette([255, 0, 0] * 256)
     buffer = io.BytesIO()
     image.save(buffer, "PNG", transparency=0)
-    assert decode_image(buffer.getvalue(), max_pixels=LIMIT).getpixel((0, 0)) == (255, 255, 255)
+    assert decoded(buffer.getvalue()).getpixel((0, 0)) == (255, 255, 255)
 
 
 def test_animated_gif_uses_first_frame():
     frames = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 0, 255))]
     buffer = io.BytesIO()
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
-    red, _green, blue = decode_image(buffer.getvalue(), max_pixels=LIMIT).getpixel((4, 4))
+    red, _green, blue = decoded(buffer.getvalue()).getpixel((4, 4))
     assert red > 200 and blue < 50
 
 
@@ -77,7 +81,7 @@ def test_exif_orientation_is_applied():
     exif[0x0112] = 6  # rotate 90° clockwise when shown
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", exif=exif)
-    assert decode_image(buffer.getvalue(), max_pixels=LIMIT).size == (20, 40)
+    assert decoded(buffer.getvalue()).size == (20, 40)
 
 
 @pytest.mark.parametrize(
@@ -92,32 +96,32 @@ def test_exif_orientation_is_applied():
 )
 def test_non_images_are_415(data):
     with pytest.raises(NotAnImage) as info:
-        decode_image(data, max_pixels=LIMIT)
+        decoded(data)
     assert status_for(info.value) == 415
 
 
 @pytest.mark.parametrize("name", sorted(every_format()))
 def test_every_format_a_phone_writes_is_accepted(name):
-    assert decode_image(every_format()[name], max_pixels=LIMIT).mode == "RGB"
+    assert decoded(every_format()[name]).mode == "RGB"
 
 
 def test_an_unaccepted_format_is_415():
     with pytest.raises(NotAnImage, match="ICO images are not accepted") as info:
-        decode_image(patterned_image("ICO"), max_pixels=LIMIT)
+        decoded(patterned_image("ICO"))
     assert status_for(info.value) == 415
 
 
-def test_a_48_megapixel_jpeg_is_decoded_reduced_for_prediction():
+def test_a_48_megapixel_jpeg_is_decoded_reduced_to_the_models_input():
     photo = patterned_image("JPEG", size=(8064, 6048), mode="L")
-    image = decode_image(photo, max_pixels=LIMIT)
-    assert min(image.size) >= PREDICTION_MIN_SIDE and image.size == (2016, 1512)
+    assert decoded(photo).size == (1008, 756)  # decoded at 1/8
+    assert decode_image(photo, max_pixels=LIMIT, min_side=800).size == (2016, 1512)  # at 1/4
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_truncated_images_are_422(fmt):
     data = patterned_image(fmt, size=(256, 256))
     with pytest.raises(CannotDecode, match="cannot decode image") as info:
-        decode_image(data[: len(data) // 2], max_pixels=LIMIT)
+        decoded(data[: len(data) // 2])
     assert status_for(info.value) == 422
 
 
@@ -125,13 +129,13 @@ def test_pixel_bomb_is_refused_from_its_header():
     bomb = png_header_only(7_000, 7_000)
     assert len(bomb) < 200
     with pytest.raises(UploadTooLarge, match="7000x7000") as info:
-        decode_image(bomb, max_pixels=LIMIT)
+        decoded(bomb)
     assert status_for(info.value) == 413
 
 
 def test_extreme_bomb_caught_by_pillow_is_also_413():
     with pytest.raises(UploadTooLarge):
-        decode_image(png_header_only(100_000, 100_000), max_pixels=LIMIT)
+        decoded(png_header_only(100_000, 100_000))
 
 
 def test_size_limit_message_names_the_limit():
@@ -144,7 +148,7 @@ def test_size_limit_message_names_the_limit():
 @given(st.binary(max_size=2048))
 def test_arbitrary_bytes_never_escape_as_other_errors(data):
     try:
-        image = decode_image(data, max_pixels=LIMIT)
+        image = decoded(data)
     except UploadRejected as exc:
         assert 400 <= status_for(exc) < 500
     else:
