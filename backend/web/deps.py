@@ -1,5 +1,6 @@
 """Dependencies shared by the routes: the services, the page feed and the run named in the
-path."""
+path. All are coroutines: FastAPI runs a plain function dependency in its thread pool, a
+thread hop per request for what is an attribute read."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from backend.web.run_api import live_run
 from food_vision.runs import RunRecord
 
 
-def get_services(conn: HTTPConnection) -> Services:
+async def get_services(conn: HTTPConnection) -> Services:
     services: Services = conn.app.state.services
     return services
 
@@ -22,7 +23,7 @@ def get_services(conn: HTTPConnection) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_page_feed(conn: HTTPConnection) -> PageFeed:
+async def get_page_feed(conn: HTTPConnection) -> PageFeed:
     feed: PageFeed = conn.app.state.page_feed
     return feed
 
