@@ -11,7 +11,10 @@ from pathlib import Path
 from types import TracebackType
 
 from backend.services.inference import WORKER_NICENESS
-from backend.services.inference_worker import start_worker
+from backend.services.inference_worker import Preprocessing, prepare, start_worker
+from bench.timing import median
+from food_vision.bundle import read_meta
+from food_vision.settings import Settings
 
 Payload = tuple[str, bytes]
 
@@ -30,6 +33,19 @@ def _rate(folder: Path, photos: list[Payload], batch: int, batches: int) -> floa
     for _ in range(batches):
         predictor.probabilities(stacked)
     return batches * batch / (time.perf_counter() - started)
+
+
+def _prepare_ms(folder: Path, data: bytes, samples: int) -> float:
+    """Median ms of the image worker's own work on one upload: decoding (reduced to the
+    model's input) and preprocessing."""
+    spec = Preprocessing.of(read_meta(folder))
+    limit = Settings.model_fields["max_image_pixels"].default
+    times = []
+    for _ in range(samples + 1):  # the first warms the transform
+        started = time.perf_counter()
+        prepare(data, limit, spec)
+        times.append((time.perf_counter() - started) * 1000)
+    return median(times[1:])
 
 
 class ModelSpeed:
@@ -60,3 +76,7 @@ class ModelSpeed:
     ) -> float:
         """Images/s of the bare forward pass over preprocessed photos, ``batch`` at a time."""
         return self._pool.submit(_rate, folder, photos, batch, batches).result()
+
+    def prepare_ms(self, folder: Path, data: bytes, samples: int) -> float:
+        """Median ms to decode and preprocess one upload, as an image worker does."""
+        return self._pool.submit(_prepare_ms, folder, data, samples).result()
