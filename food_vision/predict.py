@@ -2,7 +2,7 @@
 
 The network is prepared for inference alone: batch norms folded into their convolutions and
 activations laid out channels-last, which oneDNN's CPU convolutions prefer. On one core that
-took EfficientNet-Lite0 from about 41 to 25-34 ms per image, with the same outputs to 1e-5.
+took EfficientNet-Lite0 from about 40 to 24-32 ms per image, with the same outputs to 1e-5.
 """
 
 from __future__ import annotations

@@ -163,6 +163,8 @@ class EfficientNetLite0(nn.Module):
     probe on fixed features: only `_fc` trains and the backbone's BatchNorm stays in eval mode.
     """
 
+    BATCH_NORM_AFTER: ClassVar[dict[str, str]] = {"_conv_stem": "_bn0", "_conv_head": "_bn1"}
+
     def __init__(self, num_classes: int = 1000, dropout: float = 0.2) -> None:
         super().__init__()
         self._conv_stem = SameConv2d(3, STEM_CHANNELS, 3, stride=2)

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch import nn
 
+from food_vision.bundle import load_bundle
 from food_vision.predict import Prediction, Predictor
 from food_vision.transforms import eval_transform
 from tests.utils.factories import make_bundle
@@ -88,3 +90,22 @@ def test_input_size_comes_from_meta(tmp_path: Path) -> None:
     assert predictor.preprocess(Image.new("RGBA", (100, 30))).shape == (3, 48, 48)
     assert not predictor.model.training
     assert len(predictor.predict([Image.new("RGB", (10, 10))] * 2, top_k=1)) == 2
+
+
+def test_the_inference_network_has_its_batch_norms_folded_and_answers_as_the_saved_one(
+    tmp_path: Path,
+) -> None:
+    make_bundle(tmp_path, seed=3, architecture="efficientnet_lite0")
+    model, meta = load_bundle(tmp_path)
+    generator = torch.Generator().manual_seed(0)
+    for norm in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
+        shape = norm.running_mean.shape  # statistics a trained model would have, not 0 and 1
+        norm.running_mean.copy_(torch.randn(shape, generator=generator) * 0.1)
+        norm.running_var.copy_(torch.rand(shape, generator=generator) + 0.5)
+    predictor = Predictor(model, meta)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in predictor.model.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())  # the caller's, untouched
+    batch = torch.stack([predictor.preprocess(image) for image in random_images()])
+    with torch.inference_mode():
+        expected = torch.softmax(model.eval()(batch), dim=1)
+    assert torch.allclose(predictor.probabilities(batch), expected, atol=1e-5)
