@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 
 from backend.services.inference import WORKER_NICENESS
-from backend.services.inference_worker import Preprocessing, prepare, start_worker
+from backend.services.inference_worker import prepare, start_worker
 from bench.timing import median
 from food_vision.bundle import read_meta
 from food_vision.settings import Settings
@@ -37,13 +37,13 @@ def _rate(folder: Path, photos: list[Payload], batch: int, batches: int) -> floa
 
 def _prepare_ms(folder: Path, data: bytes, samples: int) -> float:
     """Median ms of the image worker's own work on one upload: decoding (reduced to the
-    model's input) and preprocessing."""
-    spec = Preprocessing.of(read_meta(folder))
+    model's input) and cropping."""
+    size = read_meta(folder).input_size
     limit = Settings.model_fields["max_image_pixels"].default
     times = []
     for _ in range(samples + 1):  # the first warms the transform
         started = time.perf_counter()
-        prepare(data, limit, spec)
+        prepare(data, limit, size)
         times.append((time.perf_counter() - started) * 1000)
     return median(times[1:])
 

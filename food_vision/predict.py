@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from food_vision.bundle import ModelMeta, load_bundle
 from food_vision.images import to_rgb
 from food_vision.models.folding import fold_batch_norms
-from food_vision.transforms import eval_transform
+from food_vision.transforms import eval_transform, normalize_pixels
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,11 @@ class Predictor:
         with torch.inference_mode():
             logits = self.model(batch.contiguous(memory_format=torch.channels_last))
             return torch.softmax(logits, dim=1)
+
+    def pixel_probabilities(self, pixels: Tensor) -> Tensor:
+        """Softmax over cropped 8-bit pixels (N, H, W, 3) (``eval_crop``'s output), shape
+        (N, classes)."""
+        return self.probabilities(normalize_pixels(pixels, self.meta.mean, self.meta.std))
 
     def predict(self, images: Sequence[Image.Image], top_k: int = 3) -> list[list[Prediction]]:
         if not images:

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
+from torch import Tensor
 from torchvision import transforms as T
+
+
+def eval_crop(size: int) -> T.Compose:
+    """The geometric half of the evaluation transform: the shorter side to ``size``, then the
+    centre square, still 8-bit pixels (a quarter of the bytes of the float tensor)."""
+    return T.Compose([T.Resize(size, antialias=True), T.CenterCrop(size)])
 
 
 def eval_transform(size: int, mean: Sequence[float], std: Sequence[float]) -> T.Compose:
     """The transform used for evaluation and prediction alike."""
-    return T.Compose(
-        [
-            T.Resize(size, antialias=True),
-            T.CenterCrop(size),
-            T.ToTensor(),
-            T.Normalize(mean, std),
-        ]
-    )
+    return T.Compose([*eval_crop(size).transforms, T.ToTensor(), T.Normalize(mean, std)])
+
+
+def normalize_pixels(pixels: Tensor, mean: Sequence[float], std: Sequence[float]) -> Tensor:
+    """Cropped 8-bit pixels (N, H, W, 3) as ``eval_transform`` makes them (N, 3, H, W): the
+    same operations as ``ToTensor`` and ``Normalize``, so the same floats."""
+    scaled = pixels.permute(0, 3, 1, 2).float().div(255)
+    shape = (1, -1, 1, 1)
+    return scaled.sub(torch.tensor(mean).view(shape)).div(torch.tensor(std).view(shape))
 
 
 def train_transform(size: int, mean: Sequence[float], std: Sequence[float]) -> T.Compose:

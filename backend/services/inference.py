@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from backend.services import inference_worker as worker
-from backend.services.inference_worker import ModelKey, Preprocessing
+from backend.services.inference_worker import ModelKey
 from backend.services.micro_batch import MicroBatcher
 from backend.services.run_store import RunNotFoundError, RunStore
 from backend.services.worker_pool import WorkerPool
@@ -56,7 +56,6 @@ class PredictionResult:
 @dataclass
 class _Loaded:
     meta: ModelMeta
-    preprocessing: Preprocessing
     batcher: MicroBatcher
 
 
@@ -94,7 +93,7 @@ class InferenceService:
         loaded = await self._load(run_id)
         with loaded.batcher.coming():
             array = await self._images.run(
-                worker.prepare, data, self.options.max_pixels, loaded.preprocessing
+                worker.prepare, data, self.options.max_pixels, loaded.meta.input_size
             )
         probabilities = await loaded.batcher.submit(array)
         (predictions,) = top_k(torch.from_numpy(probabilities[None]), loaded.meta.classes, k)
@@ -133,7 +132,7 @@ class InferenceService:
         )
         for stale in [k for k in self._cache if k[0] == key[0]]:
             del self._cache[stale]
-        self._cache[key] = _Loaded(meta, Preprocessing.of(meta), batcher)
+        self._cache[key] = _Loaded(meta, batcher)
         while len(self._cache) > self.options.cache_size:
             self._cache.popitem(last=False)
         return self._cache[key]

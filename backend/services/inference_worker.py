@@ -1,5 +1,7 @@
-"""The work of a prediction, run in worker processes: decoding and preprocessing an upload,
-and batched forward passes over a cache of loaded models.
+"""The work of a prediction, run in worker processes: decoding and cropping an upload, and
+batched forward passes over a cache of loaded models. Between the two travel 8-bit pixels,
+normalised by the forward worker: a quarter of the bytes of float tensors, through pipes that
+the server's process reads and writes.
 
 Out of the server's process because of the GIL: a forward thread in the server held the event
 loop's wake-ups back by about 8 ms at p99 whatever its priority (eager PyTorch takes the GIL
@@ -12,7 +14,6 @@ from __future__ import annotations
 import functools
 import os
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,24 +23,11 @@ from torchvision.transforms import Compose
 from backend.services.uploads import decode_image
 from food_vision.bundle import ModelMeta
 from food_vision.predict import Predictor
-from food_vision.transforms import eval_transform
+from food_vision.transforms import eval_crop
 
 ModelKey = tuple[str, int, int, int]  # run id + the weights file's identity
 _models: OrderedDict[ModelKey, Predictor] = OrderedDict()
 _cache_size = 4
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    """What a model expects of its input, from its ``meta.json``."""
-
-    input_size: int
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-
-    @classmethod
-    def of(cls, meta: ModelMeta) -> Preprocessing:
-        return cls(meta.input_size, tuple(meta.mean), tuple(meta.std))
 
 
 def start_worker(threads: int, niceness: int, cache_size: int) -> None:
@@ -55,16 +43,16 @@ def ready() -> bool:
     return True
 
 
-def prepare(data: bytes, max_pixels: int, spec: Preprocessing) -> np.ndarray:
-    """The upload decoded (content checked, limits applied) and preprocessed for the model."""
-    image = decode_image(data, max_pixels=max_pixels, min_side=spec.input_size)
-    tensor: torch.Tensor = _transform(spec)(image)
-    return tensor.numpy()
+def prepare(data: bytes, max_pixels: int, size: int) -> np.ndarray:
+    """The upload decoded (content checked, limits applied) and cropped to the model's input
+    ``size``: 8-bit pixels (size, size, 3), which the forward worker normalises."""
+    image = decode_image(data, max_pixels=max_pixels, min_side=size)
+    return np.asarray(_crop(size)(image))
 
 
 @functools.lru_cache(maxsize=16)
-def _transform(spec: Preprocessing) -> Compose:
-    return eval_transform(spec.input_size, spec.mean, spec.std)
+def _crop(size: int) -> Compose:
+    return eval_crop(size)
 
 
 def load(key: ModelKey, folder: Path) -> ModelMeta:
@@ -73,8 +61,8 @@ def load(key: ModelKey, folder: Path) -> ModelMeta:
 
 
 def forward(key: ModelKey, folder: Path, batch: np.ndarray) -> np.ndarray:
-    """Class probabilities of a preprocessed batch, shape (N, classes)."""
-    probabilities = _predictor(key, folder).probabilities(torch.from_numpy(batch))
+    """Class probabilities of a batch of ``prepare``'s pixels, shape (N, classes)."""
+    probabilities = _predictor(key, folder).pixel_probabilities(torch.from_numpy(batch))
     return probabilities.numpy()
 
 

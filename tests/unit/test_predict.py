@@ -12,7 +12,7 @@ from torch import nn
 
 from food_vision.bundle import load_bundle
 from food_vision.predict import Prediction, Predictor
-from food_vision.transforms import eval_transform
+from food_vision.transforms import eval_crop, eval_transform, normalize_pixels
 from tests.utils.factories import make_bundle
 
 
@@ -109,3 +109,16 @@ def test_the_inference_network_has_its_batch_norms_folded_and_answers_as_the_sav
     with torch.inference_mode():
         expected = torch.softmax(model.eval()(batch), dim=1)
     assert torch.allclose(predictor.probabilities(batch), expected, atol=1e-5)
+
+
+def test_cropped_pixels_normalised_are_the_evaluation_transforms_tensors(
+    predictor: Predictor,
+) -> None:
+    meta = predictor.meta
+    images = [image.convert("RGB") for image in random_images()]
+    expected = torch.stack([eval_transform(24, meta.mean, meta.std)(image) for image in images])
+    pixels = torch.stack([torch.from_numpy(np.array(eval_crop(24)(image))) for image in images])
+    assert pixels.dtype == torch.uint8 and pixels.shape == (len(images), 24, 24, 3)
+    assert torch.equal(normalize_pixels(pixels, meta.mean, meta.std), expected)
+    with torch.inference_mode():
+        assert torch.equal(predictor.pixel_probabilities(pixels), predictor.probabilities(expected))
