@@ -50,9 +50,9 @@ class ServiceLoop:
     async def _start(self) -> None:
         self._services = Services.create(self.settings)
         await self._services.start()
-        # Starting the prediction workers holds the loop for seconds (the forkserver imports
-        # torch); readiness waits for it, so that the first requests are not the ones held.
-        await self._services.inference.start()
+        # Readiness waits for the prediction workers, so that the first requests are not the
+        # ones held while the forkserver imports torch.
+        await self._services.workers_started()
         self._feed = PageFeed(self._services)
         self._feed_task = asyncio.create_task(self._feed.run())
         self._serving = True

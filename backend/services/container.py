@@ -111,6 +111,12 @@ class Services:
         self._workers_started.add_done_callback(_log_failure)
         self.ready = True
 
+    async def workers_started(self) -> None:
+        """Wait for the prediction workers that ``start`` set going (they start in the
+        background: the forkserver imports torch, which takes seconds)."""
+        if self._workers_started is not None:
+            await asyncio.shield(self._workers_started)
+
     async def stop(self) -> None:
         self.ready = False
         if self._workers_started is not None:
