@@ -87,7 +87,11 @@ def test_page_socket_sends_snapshot_then_fragments(server):
         for region in regions:
             assert f'id="{region}"' in snapshot
         assert 'id="downloads-note"' in snapshot  # beside the dataset options
-        assert snapshot.count('hx-swap-oob="true"') == len(regions) + 1
+        # Each region replaced whole, and the downloads note; the form's button keeps its
+        # element (and a person's focus): only its label is swapped.
+        replaced = len(regions) - 1 + 1
+        assert snapshot.count('hx-swap-oob="true"') == replaced
+        assert 'id="train-submit" type="submit" class="primary" hx-swap-oob="innerHTML"' in snapshot
         run = start(server, epochs=2)
         seen, states = "", []
         deadline = time.monotonic() + 120
