@@ -106,9 +106,9 @@ async def work(settings: Settings, name: str, gpu: int | None) -> None:
         RunStore(settings.runs_dir), channel, TrainerOptions.from_settings(settings, gpu)
     )
 
-    async def train(run_id: str) -> None:
+    async def train(run_id: str, job_id: int) -> None:
         await channel.claim(run_id, name)
-        await training.run(run_id)
+        await training.run(run_id, job_id)
 
     async def stop_and_keep(run_id: str) -> None:
         with contextlib.suppress(RunNotActiveError):

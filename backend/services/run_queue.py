@@ -22,7 +22,7 @@ TRAINING_QUEUE = "training"
 TRAIN_TASK = "foodvision.train_run"
 WORKER_RESTART_SECONDS = 2.0
 
-RunTask = Callable[[str], Awaitable[None]]
+RunTask = Callable[[str, int], Awaitable[None]]  # (run id, job id)
 
 
 class QueueFullError(RuntimeError):
@@ -56,12 +56,12 @@ def build_app(url: str, run_task: RunTask | None = None) -> procrastinate.App:
         connector=procrastinate.PsycopgConnector(conninfo=url, min_size=1, max_size=4)
     )
 
-    async def train_run(run_id: str) -> None:
-        if run_task is None:
+    async def train_run(context: procrastinate.JobContext, run_id: str) -> None:
+        if run_task is None or context.job.id is None:
             raise RuntimeError("this process only submits runs")
-        await run_task(run_id)
+        await run_task(run_id, context.job.id)
 
-    app.task(name=TRAIN_TASK, queue=TRAINING_QUEUE)(train_run)
+    app.task(name=TRAIN_TASK, queue=TRAINING_QUEUE, pass_context=True)(train_run)
     return app
 
 

@@ -26,6 +26,9 @@ from food_vision.process_group import signal_group
 from food_vision.runs import RunRecord, RunStatus, apply_event
 
 log = logging.getLogger("foodvision.training")
+# A submitter writes the job's id into the run's record milliseconds after queueing it.
+SUBMIT_WAIT_SECONDS = 30.0
+SUBMIT_POLL_SECONDS = 0.05
 
 
 class RunNotActiveError(RuntimeError):
@@ -99,11 +102,12 @@ class TrainingManager:
             return self._active.record
         return None
 
-    async def run(self, run_id: str) -> None:
-        """Train a queued run to its end: the queue's task. Cancelling this coroutine (an
-        abort, or the worker stopping) cancels the run as :meth:`cancel` does and waits for it
-        to be recorded. A run that is no longer queued (cancelled, deleted) is left alone."""
-        record = await asyncio.to_thread(self.store.find, run_id)
+    async def run(self, run_id: str, job_id: int) -> None:
+        """Train a queued run to its end: the task of queue job ``job_id``. Cancelling this
+        coroutine (an abort, or the worker stopping) cancels the run as :meth:`cancel` does and
+        waits for it to be recorded. A run that is no longer queued (cancelled, deleted) is
+        left alone."""
+        record = await self._submitted(run_id, job_id)
         if record is None or record.status is not RunStatus.QUEUED:
             log.info("run %s is no longer queued: skipped", run_id)
             return
@@ -119,6 +123,21 @@ class TrainingManager:
                     await self.cancel(run_id)
                 await active.done.wait()
             raise
+
+    async def _submitted(self, run_id: str, job_id: int) -> RunRecord | None:
+        """The run's record once its submitter is done with it. The job is in the queue a
+        moment before the record names it (with its sweep): a worker starting from the earlier
+        copy would drop what the submitter writes last, or have its own status overwritten by
+        it. A submitter that died in that moment never writes: the worker names the job."""
+        deadline = time.monotonic() + SUBMIT_WAIT_SECONDS
+        while True:
+            record = await asyncio.to_thread(self.store.find, run_id)
+            if record is None or record.status is not RunStatus.QUEUED or record.job_id == job_id:
+                return record
+            if time.monotonic() > deadline:
+                log.warning("run %s never named its job %s: taken as it is", run_id, job_id)
+                return record.evolve(job_id=job_id)
+            await asyncio.sleep(SUBMIT_POLL_SECONDS)
 
     async def _start_one(self, record: RunRecord) -> ActiveRun | None:
         async with self._lock:
