@@ -26,6 +26,7 @@ from backend.services.event_channel import STOP_CHANNEL, EventChannel, connect, 
 from backend.services.private_postgres import PrivatePostgres
 from backend.services.run_queue import QueueUnavailableError, RunQueue
 from backend.services.run_store import RunStore
+from backend.services.task_stop import cancel_and_wait
 from backend.services.trainer_launch import TrainerOptions
 from backend.services.training import RunNotActiveError, TrainingManager
 from food_vision.settings import Settings, get_settings
@@ -130,9 +131,7 @@ async def work(settings: Settings, name: str, gpu: int | None) -> None:
     await asyncio.gather(queue.stop_worker(), training.shutdown())
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(channel.drain(), DRAIN_SECONDS)
-    for helper in helpers:
-        helper.cancel()
-    await asyncio.gather(*helpers, return_exceptions=True)
+    await asyncio.gather(*map(cancel_and_wait, helpers), return_exceptions=True)
     await queue.close()
 
 

@@ -9,7 +9,6 @@ lists its job as stalled, and the server ends the run with a reason that names t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -17,6 +16,7 @@ from backend.services.event_channel import EVENTS_CHANNEL, STOP_CHANNEL, connect
 from backend.services.hub import Hub, RunUpdate, ServerMessage
 from backend.services.run_queue import QueueUnavailableError, RunQueue
 from backend.services.run_store import RunStore
+from backend.services.task_stop import cancel_and_wait
 from food_vision.events import decode
 from food_vision.runs import RunRecord, RunStatus, apply_event
 
@@ -43,9 +43,7 @@ class RemoteRuns:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._tasks = []
 
     async def arrived(self, run_id: str) -> None:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, LiteralString
 
 import procrastinate
+import procrastinate.worker
 import psycopg
 from procrastinate import exceptions as procrastinate_errors
 from procrastinate.jobs import Status
@@ -81,6 +82,8 @@ class RunQueue:
         self.heartbeat_seconds = heartbeat_seconds
         self._submitting = asyncio.Lock()
         self._worker: asyncio.Task[None] | None = None
+        self._running: procrastinate.worker.Worker | None = None
+        self._stopping = False
 
     async def open(self) -> None:
         """Connect, and create procrastinate's tables on first use."""
@@ -167,27 +170,41 @@ class RunQueue:
     def start_worker(self, name: str) -> None:
         """Work on runs, one at a time, until :meth:`stop_worker`; restarted after a database
         outage."""
+        self._stopping = False
         self._worker = asyncio.create_task(self._work(name), name=f"queue-worker-{name}")
 
     async def stop_worker(self) -> None:
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        """Take no more runs; a run under way is waited for (``TrainingManager.shutdown``
+        ends it). A working worker is stopped by procrastinate's own stop, an event: a
+        cancellation that lands as its connection pool hands over a connection is lost."""
+        task, self._worker = self._worker, None
+        if task is None:
+            return
+        self._stopping = True
+        if self._running is not None:
+            self._running.stop()
+        else:  # not started yet, or waiting to restart: nothing in it can lose a cancellation
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _work(self, name: str) -> None:
-        while True:
+        while not self._stopping:
+            self._running = procrastinate.worker.Worker(
+                self.app,
+                name=name,
+                queues=[TRAINING_QUEUE],
+                concurrency=1,
+                install_signal_handlers=False,
+                abort_job_polling_interval=1.0,
+                update_heartbeat_interval=self.heartbeat_seconds,
+                stalled_worker_timeout=self.stalled_after,
+            )
             try:
-                await self.app.run_worker_async(
-                    name=name,
-                    queues=[TRAINING_QUEUE],
-                    concurrency=1,
-                    install_signal_handlers=False,
-                    abort_job_polling_interval=1.0,
-                    update_heartbeat_interval=self.heartbeat_seconds,
-                    stalled_worker_timeout=self.stalled_after,
-                )
+                await self._running.run()
             except (procrastinate_errors.ProcrastinateException, OSError) as exc:
                 log.warning("queue worker lost the database (%s); retrying", exc)
-            await asyncio.sleep(WORKER_RESTART_SECONDS)
+            finally:
+                self._running = None
+            if not self._stopping:
+                await asyncio.sleep(WORKER_RESTART_SECONDS)
