@@ -134,6 +134,8 @@ class TrainingManager:
             record = await asyncio.to_thread(self.store.find, run_id)
             if record is None or record.status is not RunStatus.QUEUED or record.job_id == job_id:
                 return record
+            if self._closing:  # it stays queued: ``_start_one`` says so
+                return record
             if time.monotonic() > deadline:
                 log.warning("run %s never named its job %s: taken as it is", run_id, job_id)
                 return record.evolve(job_id=job_id)

@@ -12,7 +12,7 @@ from backend.services import training as training_module
 from backend.services.hub import Hub, ServerMessage
 from backend.services.run_store import RunStore
 from backend.services.trainer_launch import TrainerOptions
-from backend.services.training import TrainingManager
+from backend.services.training import TrainingManager, WorkerStoppingError
 from food_vision.config import TrainConfig
 from food_vision.datasets.demo import generate_demo
 from food_vision.runs import RunRecord, RunStatus
@@ -66,3 +66,14 @@ async def test_a_run_cancelled_while_its_job_waited_is_left_alone(worker) -> Non
     await asyncio.wait_for(training.run(record.id, JOB_ID), RUN_LIMIT)
     assert store.get(record.id).status is RunStatus.CANCELLED
     assert training.active is None
+
+
+async def test_a_worker_stopping_while_it_waits_leaves_the_run_queued(worker) -> None:
+    store, training = worker
+    record = queued(store)
+    run = asyncio.create_task(training.run(record.id, JOB_ID))
+    await asyncio.sleep(0.2)
+    await training.shutdown()
+    with pytest.raises(WorkerStoppingError):
+        await asyncio.wait_for(run, RUN_LIMIT)
+    assert store.get(record.id).status is RunStatus.QUEUED
