@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, LiteralString
+from typing import Any, LiteralString, Protocol
 
 import procrastinate
 import procrastinate.worker
@@ -24,6 +24,14 @@ TRAIN_TASK = "foodvision.train_run"
 WORKER_RESTART_SECONDS = 2.0
 
 RunTask = Callable[[str, int], Awaitable[None]]  # (run id, job id)
+
+
+class QueueWorker(Protocol):
+    """What this module uses of procrastinate's worker (which has no type hints)."""
+
+    def stop(self) -> None: ...
+
+    async def run(self) -> None: ...
 
 
 class QueueFullError(RuntimeError):
@@ -82,7 +90,7 @@ class RunQueue:
         self.heartbeat_seconds = heartbeat_seconds
         self._submitting = asyncio.Lock()
         self._worker: asyncio.Task[None] | None = None
-        self._running: procrastinate.worker.Worker | None = None
+        self._running: QueueWorker | None = None
         self._stopping = False
 
     async def open(self) -> None:
@@ -190,7 +198,7 @@ class RunQueue:
 
     async def _work(self, name: str) -> None:
         while not self._stopping:
-            self._running = procrastinate.worker.Worker(
+            worker: QueueWorker = procrastinate.worker.Worker(
                 self.app,
                 name=name,
                 queues=[TRAINING_QUEUE],
@@ -200,8 +208,9 @@ class RunQueue:
                 update_heartbeat_interval=self.heartbeat_seconds,
                 stalled_worker_timeout=self.stalled_after,
             )
+            self._running = worker
             try:
-                await self._running.run()
+                await worker.run()
             except (procrastinate_errors.ProcrastinateException, OSError) as exc:
                 log.warning("queue worker lost the database (%s); retrying", exc)
             finally:
