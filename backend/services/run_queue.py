@@ -91,7 +91,6 @@ class RunQueue:
         self._submitting = asyncio.Lock()
         self._worker: asyncio.Task[None] | None = None
         self._running: QueueWorker | None = None
-        self._stopping = False
 
     async def open(self) -> None:
         """Connect, and create procrastinate's tables on first use."""
@@ -178,7 +177,6 @@ class RunQueue:
     def start_worker(self, name: str) -> None:
         """Work on runs, one at a time, until :meth:`stop_worker`; restarted after a database
         outage."""
-        self._stopping = False
         self._worker = asyncio.create_task(self._work(name), name=f"queue-worker-{name}")
 
     async def stop_worker(self) -> None:
@@ -188,7 +186,6 @@ class RunQueue:
         task, self._worker = self._worker, None
         if task is None:
             return
-        self._stopping = True
         if self._running is not None:
             self._running.stop()
         else:  # not started yet, or waiting to restart: nothing in it can lose a cancellation
@@ -197,7 +194,7 @@ class RunQueue:
             await task
 
     async def _work(self, name: str) -> None:
-        while not self._stopping:
+        while self._worker is not None:  # until stop_worker
             worker: QueueWorker = procrastinate.worker.Worker(
                 self.app,
                 name=name,
@@ -215,5 +212,5 @@ class RunQueue:
                 log.warning("queue worker lost the database (%s); retrying", exc)
             finally:
                 self._running = None
-            if not self._stopping:
+            if self._worker is not None:
                 await asyncio.sleep(WORKER_RESTART_SECONDS)
