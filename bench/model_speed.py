@@ -1,6 +1,6 @@
 """The model's own speed, measured the way the server runs it: in a process of its own with
-the inference workers' thread count and priority (``inference_worker.start_worker``), so the
-ratio to it shows what serving costs, not what the priority costs on a shared machine."""
+the inference workers' thread count, priority and engine (``inference_worker.start_worker``),
+so the ratio to it shows what serving costs, not what the priority costs on a shared machine."""
 
 from __future__ import annotations
 
@@ -14,18 +14,18 @@ from backend.services.inference import WORKER_NICENESS
 from backend.services.inference_worker import prepare, start_worker
 from bench.timing import median
 from food_vision.bundle import read_meta
-from food_vision.settings import Settings
+from food_vision.settings import DEFAULT_ENGINE, Engine, Settings
 
 Payload = tuple[str, bytes]
 
 
-def _rate(folder: Path, photos: list[Payload], batch: int, batches: int) -> float:
+def _rate(folder: Path, photos: list[Payload], batch: int, batches: int, engine: Engine) -> float:
     import torch
 
     from food_vision.images import open_image
     from food_vision.predict import Predictor
 
-    predictor = Predictor.from_bundle(folder)
+    predictor = Predictor.from_bundle(folder, engine)
     tensors = [predictor.preprocess(open_image(data)) for _, data in photos]
     stacked = torch.stack([tensors[i % len(tensors)] for i in range(batch)])
     predictor.probabilities(stacked)
@@ -51,15 +51,16 @@ def _prepare_ms(folder: Path, data: bytes, samples: int) -> float:
 class ModelSpeed:
     """A measuring process, for the duration of a ``with`` block."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, engine: Engine = DEFAULT_ENGINE) -> None:
         self.threads = threads
+        self.engine = engine
 
     def __enter__(self) -> ModelSpeed:
         self._pool = ProcessPoolExecutor(
             1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=start_worker,
-            initargs=(self.threads, WORKER_NICENESS, 1),
+            initargs=(self.threads, WORKER_NICENESS, 1, self.engine),
         )
         return self
 
@@ -75,7 +76,7 @@ class ModelSpeed:
         self, folder: Path, photos: list[Payload], batch: int, batches: int
     ) -> float:
         """Images/s of the bare forward pass over preprocessed photos, ``batch`` at a time."""
-        return self._pool.submit(_rate, folder, photos, batch, batches).result()
+        return self._pool.submit(_rate, folder, photos, batch, batches, self.engine).result()
 
     def prepare_ms(self, folder: Path, data: bytes, samples: int) -> float:
         """Median ms to decode and preprocess one upload, as an image worker does."""

@@ -118,7 +118,7 @@ def _predict(args: argparse.Namespace) -> int:
     from food_vision.predict import Predictor
 
     try:
-        predictor = Predictor.from_bundle(folder)
+        predictor = Predictor.from_bundle(folder, get_settings().inference_engine)
     except BundleError as exc:
         return _error(str(exc))
     status = 0

@@ -94,9 +94,16 @@ def verification_batch(meta: ModelMeta, data_dir: Path) -> tuple[Tensor, str]:
 
 def verify(model: nn.Module, onnx_path: Path, batch: Tensor, source: str) -> Verification:
     """Run both on ``batch``; raises :class:`ExportError` unless they agree."""
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    return compare(model, session, batch, source)
+
+
+def compare(
+    model: nn.Module, session: ort.InferenceSession, batch: Tensor, source: str
+) -> Verification:
+    """``verify`` for a session already open."""
     with torch.inference_mode():
         expected = model.eval()(batch).numpy()
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     (got,) = session.run([OUTPUT_NAME], {INPUT_NAME: batch.numpy()})
     difference = float(np.abs(expected - got).max())
     agreement = float((expected.argmax(axis=1) == got.argmax(axis=1)).mean())

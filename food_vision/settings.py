@@ -16,6 +16,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+Engine = Literal["onnxruntime", "torch"]  # what runs prediction's forward passes
+DEFAULT_ENGINE: Engine = "onnxruntime"
 
 
 class Settings(BaseSettings):
@@ -57,6 +59,9 @@ class Settings(BaseSettings):
     )
     grace_seconds: float = Field(10.0, gt=0, le=300, description="cancel grace before SIGKILL")
     server_threads: int = Field(1, ge=1, le=64, description="torch threads for inference")
+    inference_engine: Engine = Field(
+        DEFAULT_ENGINE, description="what runs prediction's forward passes: onnxruntime or torch"
+    )
     trainer_threads: int = Field(
         default_factory=lambda: max(1, (os.cpu_count() or 2) - 1),
         ge=1,

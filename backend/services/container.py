@@ -63,6 +63,7 @@ class Services:
                 threads=settings.server_threads,
                 max_pixels=settings.max_image_pixels,
                 image_workers=settings.image_workers,
+                engine=settings.inference_engine,
             ),
             on_batch=metrics.batch_size.observe,
         )

@@ -26,6 +26,7 @@ from backend.services.worker_pool import WorkerPool
 from food_vision.bundle import WEIGHTS_FILE, BundleError, ModelMeta
 from food_vision.predict import Prediction, top_k
 from food_vision.runs import RUN_FILE
+from food_vision.settings import DEFAULT_ENGINE, Engine
 
 WORKER_NICENESS = 10
 FileIdentity = tuple[int, int, int]  # inode, modification time (ns), size
@@ -44,6 +45,7 @@ class InferenceOptions:
     threads: int = 1
     max_pixels: int = 40_000_000
     image_workers: int = 1
+    engine: Engine = DEFAULT_ENGINE
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class InferenceService:
         self.store = store
         self.options = options
         self.on_batch = on_batch
-        setup = (options.threads, WORKER_NICENESS, options.cache_size)
+        setup = (options.threads, WORKER_NICENESS, options.cache_size, options.engine)
         self._forward = WorkerPool("prediction", 1, worker.start_worker, setup)
         self._images = WorkerPool("image", options.image_workers, worker.start_worker, setup)
         self._cache: OrderedDict[ModelKey, _Loaded] = OrderedDict()

@@ -23,19 +23,22 @@ from torchvision.transforms import Compose
 from backend.services.uploads import decode_image
 from food_vision.bundle import ModelMeta
 from food_vision.predict import Predictor
+from food_vision.settings import DEFAULT_ENGINE, Engine
 from food_vision.transforms import eval_crop
 
 ModelKey = tuple[str, int, int, int]  # run id + the weights file's identity
 _models: OrderedDict[ModelKey, Predictor] = OrderedDict()
 _cache_size = 4
+_engine: Engine = DEFAULT_ENGINE
 
 
-def start_worker(threads: int, niceness: int, cache_size: int) -> None:
-    """A worker's set-up: its torch threads, and a lower priority than the server's loop."""
-    global _cache_size
+def start_worker(threads: int, niceness: int, cache_size: int, engine: Engine) -> None:
+    """A worker's set-up: its torch threads, a lower priority than the server's loop, and the
+    engine of its forward passes."""
+    global _cache_size, _engine
     os.setpriority(os.PRIO_PROCESS, 0, niceness)
     torch.set_num_threads(threads)
-    _cache_size = cache_size
+    _cache_size, _engine = cache_size, engine
 
 
 def ready() -> bool:
@@ -69,7 +72,7 @@ def forward(key: ModelKey, folder: Path, batch: np.ndarray) -> np.ndarray:
 def _predictor(key: ModelKey, folder: Path) -> Predictor:
     predictor = _models.get(key)
     if predictor is None:
-        predictor = Predictor.from_bundle(folder)
+        predictor = Predictor.from_bundle(folder, _engine)
         for stale in [k for k in _models if k[0] == key[0]]:
             del _models[stale]
         _models[key] = predictor

@@ -114,11 +114,11 @@ def test_the_inference_network_has_its_batch_norms_folded_and_answers_as_the_sav
 def test_cropped_pixels_normalised_are_the_evaluation_transforms_tensors(
     predictor: Predictor,
 ) -> None:
-    meta = predictor.meta
+    meta, size = predictor.meta, predictor.meta.input_size
     images = [image.convert("RGB") for image in random_images()]
-    expected = torch.stack([eval_transform(24, meta.mean, meta.std)(image) for image in images])
-    pixels = torch.stack([torch.from_numpy(np.array(eval_crop(24)(image))) for image in images])
-    assert pixels.dtype == torch.uint8 and pixels.shape == (len(images), 24, 24, 3)
+    expected = torch.stack([eval_transform(size, meta.mean, meta.std)(image) for image in images])
+    pixels = torch.stack([torch.from_numpy(np.array(eval_crop(size)(image))) for image in images])
+    assert pixels.dtype == torch.uint8 and pixels.shape == (len(images), size, size, 3)
     assert torch.equal(normalize_pixels(pixels, meta.mean, meta.std), expected)
     with torch.inference_mode():
         assert torch.equal(predictor.pixel_probabilities(pixels), predictor.probabilities(expected))

@@ -32,6 +32,7 @@ def fresh_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         ("MAX_CONNECTIONS", "2", "greater than or equal to 8"),
         ("MAX_CONNECTIONS", "many", "valid integer"),
         ("FRAMEWORK", "django", "'fastapi' or 'flask'"),
+        ("INFERENCE_ENGINE", "tensorrt", "'onnxruntime' or 'torch'"),
     ],
 )
 def test_a_bad_limit_stops_serve_with_its_name(
