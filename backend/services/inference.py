@@ -4,6 +4,10 @@ never waits on torch, nor on the GIL torch holds.
 
 The workers run at a lower priority than the server: when the machine is busy, the loop
 (health checks, pages, the API) is scheduled first and predictions take the rest.
+
+A request that finds no other prediction under way skips the image worker: the forward worker
+decodes it and runs it, one round trip between processes instead of two (EfficientNet-Lite0,
+a 0.35 MB photo, sequential requests: p50 33 against 39 ms, three interleaved pairs).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from backend.services import inference_worker as worker
@@ -57,6 +63,8 @@ class PredictionResult:
 
 @dataclass
 class _Loaded:
+    key: ModelKey
+    folder: Path
     meta: ModelMeta
     batcher: MicroBatcher
 
@@ -83,6 +91,8 @@ class InferenceService:
         self._loading: dict[ModelKey, asyncio.Future[_Loaded]] = {}
         self._checked: dict[str, tuple[FileIdentity, FileIdentity]] = {}
         self.batch_sizes: list[int] = []
+        self.lone_requests = 0  # requests that went straight to the forward worker
+        self._lone = 0  # those under way
 
     async def start(self) -> None:
         """Start the workers now, so that the first prediction does not wait for them."""
@@ -93,14 +103,30 @@ class InferenceService:
         WorkerLost."""
         started = time.perf_counter()
         loaded = await self._load(run_id)
-        with loaded.batcher.coming():
-            array = await self._images.run(
-                worker.prepare, data, self.options.max_pixels, loaded.meta.input_size
-            )
-        probabilities = await loaded.batcher.submit(array)
+        if loaded.batcher.idle and not self._lone:
+            probabilities = await self._alone(loaded, data)
+        else:
+            with loaded.batcher.coming():
+                array = await self._images.run(
+                    worker.prepare, data, self.options.max_pixels, loaded.meta.input_size
+                )
+            probabilities = await loaded.batcher.submit(array)
         (predictions,) = top_k(torch.from_numpy(probabilities[None]), loaded.meta.classes, k)
         latency_ms = (time.perf_counter() - started) * 1000
         return PredictionResult(run_id, predictions, round(latency_ms, 2))
+
+    async def _alone(self, loaded: _Loaded, data: bytes) -> np.ndarray:
+        self._lone += 1
+        try:
+            probabilities = await self._forward.run(
+                worker.prepare_and_forward, loaded.key, loaded.folder, data, self.options.max_pixels
+            )
+        finally:
+            self._lone -= 1
+        self.lone_requests += 1
+        self._count(1)
+        row: np.ndarray = probabilities[0]
+        return row
 
     @property
     def queue_depth(self) -> int:
@@ -134,7 +160,7 @@ class InferenceService:
         )
         for stale in [k for k in self._cache if k[0] == key[0]]:
             del self._cache[stale]
-        self._cache[key] = _Loaded(meta, batcher)
+        self._cache[key] = _Loaded(key, folder, meta, batcher)
         while len(self._cache) > self.options.cache_size:
             self._cache.popitem(last=False)
         return self._cache[key]

@@ -58,6 +58,14 @@ def _crop(size: int) -> Compose:
     return eval_crop(size)
 
 
+def prepare_and_forward(key: ModelKey, folder: Path, data: bytes, max_pixels: int) -> np.ndarray:
+    """``prepare`` and ``forward`` of one upload in one call: the whole work of a request that
+    finds the forward worker idle, which then crosses between processes once, not twice.
+    Shape (1, classes)."""
+    pixels = prepare(data, max_pixels, _predictor(key, folder).meta.input_size)
+    return forward(key, folder, pixels[None])
+
+
 def load(key: ModelKey, folder: Path) -> ModelMeta:
     """Load the model (raises BundleError for one that cannot be used); its metadata."""
     return _predictor(key, folder).meta

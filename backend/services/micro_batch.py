@@ -46,6 +46,13 @@ class MicroBatcher:
     def depth(self) -> int:
         return len(self._pending)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing waiting, being prepared or in a forward pass."""
+        return (
+            not self._pending and not self._coming and (self._worker is None or self._worker.done())
+        )
+
     @contextlib.contextmanager
     def coming(self) -> Iterator[None]:
         """Around the preparation of an image that will be submitted: a batch about to run

@@ -12,6 +12,7 @@ import pytest
 from backend.services.inference import InferenceOptions, InferenceService, ModelNotFoundError
 from backend.services.micro_batch import OverloadedError
 from backend.services.run_store import RunStore
+from backend.services.uploads import UploadRejected
 from backend.services.worker_pool import WorkerLost
 from food_vision.bundle import WEIGHTS_FILE
 from food_vision.predict import Predictor
@@ -149,10 +150,12 @@ async def test_a_batch_waits_for_the_requests_still_being_decoded(store):
     run_id = make_model_run(store.root)
     with serving(store, batch_window_seconds=5.0, max_batch=8) as inference:
         await inference.predict(run_id, images(1)[0], 1)
+        done, lone = len(inference.batch_sizes), inference.lone_requests
         started = time.perf_counter()
-        await asyncio.gather(*(inference.predict(run_id, d, 1) for d in images(3)))
-        assert time.perf_counter() - started < 2.5  # it ran once all three had come
-        assert inference.batch_sizes[-1] == 3
+        await asyncio.gather(*(inference.predict(run_id, d, 1) for d in images(4)))
+        assert time.perf_counter() - started < 2.5  # it ran once all the others had come
+        lone = inference.lone_requests - lone  # the first found nothing under way
+        assert lone >= 1 and max(inference.batch_sizes[done:]) == 4 - lone
 
 
 async def test_a_warm_request_reads_the_run_record_only_after_it_changed(store, monkeypatch):
@@ -170,3 +173,18 @@ async def test_a_warm_request_reads_the_run_record_only_after_it_changed(store, 
         with pytest.raises(ModelNotFoundError, match="no finished model"):
             await inference.predict(run_id, images(1)[0], 1)
         assert reads == [run_id, run_id]
+
+
+async def test_a_lone_request_is_decoded_and_run_by_the_forward_worker_alone(store, monkeypatch):
+    run_id = make_model_run(store.root)
+    with serving(store, batch_window_seconds=0.0) as inference:
+
+        async def no_image_worker(*args: object) -> None:
+            raise AssertionError("a lone request went through the image worker")
+
+        monkeypatch.setattr(inference._images, "run", no_image_worker)
+        for data in images(2):
+            assert (await inference.predict(run_id, data, 1)).predictions
+        assert inference.lone_requests == 2 and inference.batch_sizes == [1, 1]
+        with pytest.raises(UploadRejected):
+            await inference.predict(run_id, b"not an image at all", 1)
