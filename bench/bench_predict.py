@@ -14,6 +14,9 @@ workers' priority and engine).
 (c) P1: p99 of ``GET /healthz`` during a 16-way prediction burst with the default model, and
     during a training run plus 4 concurrent predictions, / p99 idle (half measured before,
     half after). The predictions come from another process (``bench/load.py``).
+
+The server and the baselines use the engine ``FOODVISION_INFERENCE_ENGINE`` names (default
+onnxruntime): ``FOODVISION_INFERENCE_ENGINE=torch python bench/bench_predict.py`` measures torch.
 """
 
 from __future__ import annotations
@@ -88,14 +91,19 @@ def run(args: argparse.Namespace) -> list[Row]:
             run_id = make_model_run(server.runs_dir, architecture=model.architecture)
             models[model.architecture] = Served(model.architecture, model.label, run_id)
 
-    settings = {"FOODVISION_SERVER_THREADS": str(SERVER_THREADS)}
+    engine = Settings().inference_engine
+    log(f"forward passes on {engine}")
+    settings = {
+        "FOODVISION_SERVER_THREADS": str(SERVER_THREADS),
+        "FOODVISION_INFERENCE_ENGINE": engine,
+    }
     with bench_server("predict", prepare=prepare, **settings) as server:
         source = args.photos or server.data_dir / DATASET
         photos = make_photos(source, PHOTOS)
         megabytes = sum(len(data) for _, data in photos) / len(photos) / 1e6
         log(f"{len(photos)} photos from {source}, {megabytes:.2f} MB on average")
         default, tiny = models[DEFAULT.architecture], models[TINY.architecture]
-        with ModelSpeed(SERVER_THREADS) as speed:
+        with ModelSpeed(SERVER_THREADS, engine) as speed:
             rows = throughput(server, speed, default, photos, (16,), sizes.default_requests, sizes)
             rows += throughput(server, speed, tiny, photos, (1, 4, 16), sizes.tiny_requests, sizes)
             rows += warm_latency(server, speed, default, photos[1], sizes.warm_samples)
