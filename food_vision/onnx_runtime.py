@@ -20,7 +20,7 @@ import onnxruntime as ort
 import torch
 from torch import Tensor, nn
 
-from food_vision.onnx_export import INPUT_NAME, OUTPUT_NAME, ExportError, compare
+from food_vision.onnx_export import INPUT_NAME, OUTPUT_NAME, compare
 
 CHECK_BATCH = 2
 
@@ -68,8 +68,6 @@ def _exported(model: nn.Module, example: Tensor) -> bytes:
             output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch"}},
         )
-    if not buffer.getvalue():
-        raise ExportError("the exporter produced no model")
     return buffer.getvalue()
 
 
