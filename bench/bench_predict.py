@@ -13,7 +13,9 @@ workers' priority and engine).
     Also ours / the bare forward pass of one image: what the server adds to the model.
 (c) P1: p99 of ``GET /healthz`` during a 16-way prediction burst with the default model, and
     during a training run plus 4 concurrent predictions, / p99 idle (half measured before,
-    half after). The predictions come from another process (``bench/load.py``).
+    half after). The predictions come from another process (``bench/load.py``). The same
+    figures for a server with nothing to do (``bench/bare_server.py``), its requests
+    interleaved with ours under the same load, show what the machine alone costs.
 
 The server and the baselines use the engine ``FOODVISION_INFERENCE_ENGINE`` names (default
 onnxruntime): ``FOODVISION_INFERENCE_ENGINE=torch python bench/bench_predict.py`` measures torch.
@@ -34,6 +36,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and tests.*
 
+from bench.bare_server import bare_server
 from bench.event_watcher import EventWatcher
 from bench.harness import bench_main, log
 from bench.load import Payload, burst, post_predict
@@ -107,8 +110,10 @@ def run(args: argparse.Namespace) -> list[Row]:
             rows = throughput(server, speed, default, photos, (16,), sizes.default_requests, sizes)
             rows += throughput(server, speed, tiny, photos, (1, 4, 16), sizes.tiny_requests, sizes)
             rows += warm_latency(server, speed, default, photos[1], sizes.warm_samples)
-        rows.append(health_during_burst(server, default, photos, sizes.health_requests))
-        rows.append(health_during_training(server, default, photos, sizes.health_requests))
+        with bare_server(server.home) as bare:
+            probes = Probes(server.url, bare)
+            rows += health_during_burst(server, probes, default, photos, sizes.health_requests)
+            rows += health_during_training(server, probes, default, photos, sizes.health_requests)
     return rows
 
 
@@ -203,18 +208,53 @@ def warm_latency(
     return [*rows, Row.of(metric, floor, origin_p50, "ms", "origin")]
 
 
-def health_p99(
-    server: BenchServer, requests: int, load: AbstractContextManager[None]
-) -> tuple[float, float]:
-    """p99 of /healthz (ms) while ``load`` holds, and idle: half before it, half after."""
-    url = f"{server.url}/healthz"
+@dataclass(frozen=True)
+class Probes:
+    """The health checks measured: ours, and the control server's (``bench/bare_server.py``)."""
+
+    ours: str
+    bare: str
+
+
+@dataclass(frozen=True)
+class HealthP99:
+    """p99 of ``/healthz`` in ms, while a load held and idle, for ours and the control."""
+
+    busy: float
+    idle: float
+    bare_busy: float
+    bare_idle: float
+
+
+def health_p99(probes: Probes, requests: int, load: AbstractContextManager[None]) -> HealthP99:
+    """p99 while ``load`` holds, and idle (half before it, half after), for both servers,
+    their requests interleaved."""
+    urls = [f"{probes.ours}/healthz", f"{probes.bare}/healthz"]
     with httpx.Client() as client:
-        sequential_latencies(client, [url], 10)
-        idle = sequential_latencies(client, [url], requests // 2)[url]
+        sequential_latencies(client, urls, 10)
+        idle = sequential_latencies(client, urls, requests // 2)
         with load:
-            busy = sequential_latencies(client, [url], requests)[url]
-        idle += sequential_latencies(client, [url], requests - requests // 2)[url]
-    return percentile(busy, 99), percentile(idle, 99)
+            busy = sequential_latencies(client, urls, requests)
+        for url, later in sequential_latencies(client, urls, requests - requests // 2).items():
+            idle[url] += later
+    ours, bare = urls
+    return HealthP99(
+        percentile(busy[ours], 99),
+        percentile(idle[ours], 99),
+        percentile(busy[bare], 99),
+        percentile(idle[bare], 99),
+    )
+
+
+def health_rows(load: str, p99: HealthP99, requests: int) -> list[Row]:
+    """Ours under ``load`` / idle, the control's, and ours / the control's under the load."""
+    return [
+        Row.of(f"GET /healthz p99 {load} / idle (n={requests})", p99.busy, p99.idle, "ms", "idle"),
+        Row.of(f"control: a server with nothing to do, p99 {load} / idle", p99.bare_busy,
+               p99.bare_idle, "ms", "idle"),
+        Row.of(f"GET /healthz p99 {load}: ours / the control's", p99.busy, p99.bare_busy, "ms",
+               "control"),
+    ]  # fmt: skip
 
 
 @dataclass
@@ -256,19 +296,19 @@ def training(server: BenchServer) -> Iterator[None]:
 
 
 def health_during_burst(
-    server: BenchServer, model: Served, photos: list[Payload], requests: int
-) -> Row:
+    server: BenchServer, probes: Probes, model: Served, photos: list[Payload], requests: int
+) -> list[Row]:
     rate = Rate()
-    busy, idle = health_p99(server, requests, predictions(server, model, photos, 16, rate))
-    log(f"healthz p99: idle {idle:.2f} ms, 16-way burst {busy:.2f} ms; "
+    p99 = health_p99(probes, requests, predictions(server, model, photos, 16, rate))
+    log(f"healthz p99: idle {p99.idle:.2f} ms, 16-way burst {p99.busy:.2f} ms (control "
+        f"{p99.bare_idle:.2f} / {p99.bare_busy:.2f}); "
         f"{rate.value:.1f} predictions/s meanwhile")  # fmt: skip
-    metric = f"GET /healthz p99 16-way predict burst / idle (n={requests})"
-    return Row.of(metric, busy, idle, "ms", "idle")
+    return health_rows("16-way predict burst", p99, requests)
 
 
 def health_during_training(
-    server: BenchServer, model: Served, photos: list[Payload], requests: int
-) -> Row:
+    server: BenchServer, probes: Probes, model: Served, photos: list[Payload], requests: int
+) -> list[Row]:
     rate = Rate()
 
     @contextmanager
@@ -276,11 +316,11 @@ def health_during_training(
         with training(server), predictions(server, model, photos, 4, rate):
             yield
 
-    busy, idle = health_p99(server, requests, both())
-    log(f"healthz p99: idle {idle:.2f} ms, training + 4 predictions {busy:.2f} ms; "
+    p99 = health_p99(probes, requests, both())
+    log(f"healthz p99: idle {p99.idle:.2f} ms, training + 4 predictions {p99.busy:.2f} ms "
+        f"(control {p99.bare_idle:.2f} / {p99.bare_busy:.2f}); "
         f"{rate.value:.1f} predictions/s meanwhile")  # fmt: skip
-    metric = f"GET /healthz p99 training + 4 predictions / idle (n={requests})"
-    return Row.of(metric, busy, idle, "ms", "idle")
+    return health_rows("training + 4 predictions", p99, requests)
 
 
 if __name__ == "__main__":
