@@ -7,6 +7,8 @@ workers' priority and engine).
 (a) P2: predictions/s over HTTP at concurrency 16 (tinyvgg also at 1 and 4; threads with one
     httpx client each) / images/s of the bare forward pass on preprocessed photos (no
     decoding, no HTTP) in batches of 16, and in batches of the server's largest micro-batch.
+    Also how busy the machine's cores were at concurrency 16 (``bench/cpu_load.py``): the
+    bare forward pass keeps one core busy, serving adds decoding, HTTP and the clients.
 (b) P3: p50 of one warm request over HTTP with the default model / the origin's per-request
     path in this process with the same model: rebuild it, load its weights, predict, render a
     matplotlib figure (photo, label as title) to PNG (no HTTP, which flatters the origin).
@@ -37,6 +39,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* and tests.*
 
 from bench.bare_server import bare_server
+from bench.cpu_load import cores_busy
 from bench.event_watcher import EventWatcher
 from bench.harness import bench_main, log
 from bench.load import Payload, burst, post_predict
@@ -137,12 +140,16 @@ def throughput(
             post_predict(client, server.url, model.run_id, payload)
     rows = []
     for concurrency in levels:
-        rate = http_rate(server, model, photos, concurrency, requests)
-        log(f"{model.label}: HTTP at concurrency {concurrency}: {rate:.1f} predictions/s")
+        with cores_busy() as machine:
+            rate = http_rate(server, model, photos, concurrency, requests)
+        log(f"{model.label}: HTTP at concurrency {concurrency}: {rate:.1f} predictions/s, "
+            f"{machine.busy:.2f} of {machine.cores} cores busy")  # fmt: skip
         metric = f"predict HTTP c={concurrency} / in-process forward, {model.label}"
         rows.append(Row.of(metric, rate, ceiling, "img/s", f"batch {BATCH}"))
     metric = f"predict HTTP c={levels[-1]} / in-process forward at the server's batch"
     rows.append(Row.of(metric, rate, served, "img/s", f"batch {SERVER_BATCH}"))
+    metric = f"cores busy during predict HTTP c={levels[-1]} / cores, {model.label}"
+    rows.append(Row.of(metric, machine.busy, machine.cores, "cores", "machine"))
     return rows
 
 
