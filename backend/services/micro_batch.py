@@ -2,7 +2,10 @@
 
 A request that finds nothing else on its way runs at once; while other requests for the same
 model are still being decoded, the batch waits for them up to a short window (or until it is
-full). Requests that arrive during a forward pass form the next batch, with no wait.
+full). Requests that arrive during a forward pass form the next batch, with no wait; once
+that batch is full it is sent at once, so the worker finds it queued when the pass under way
+ends instead of waiting for the round trip through the server (EfficientNet-Lite0 at
+concurrency 16: 35-38 against 32-35 predictions/s, four interleaved pairs).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import numpy as np
 
 Array = np.ndarray
+PIPELINE_DEPTH = 2
 
 
 class OverloadedError(RuntimeError):
@@ -89,19 +93,38 @@ class MicroBatcher:
 
     async def _drain(self) -> None:
         await self._gather()
-        while self._pending:
-            batch = self._pending[: self.max_batch]
-            del self._pending[: len(batch)]
-            stacked = np.stack([array for array, _ in batch])
-            try:
-                rows = await self.forward(stacked)
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+        running: set[asyncio.Task[None]] = set()
+        while self._pending or running:
+            if self._pending and (not running or self._queue_next(len(running))):
+                batch = self._pending[: self.max_batch]
+                del self._pending[: len(batch)]
+                task = asyncio.create_task(self._run(batch))
+                running.add(task)
+                task.add_done_callback(running.discard)
                 continue
-            if self.on_batch is not None:
-                self.on_batch(len(batch))
-            for (_, future), row in zip(batch, rows, strict=True):
+            self._arrival.clear()
+            arrival = asyncio.ensure_future(self._arrival.wait())
+            try:
+                await asyncio.wait({arrival, *running}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                arrival.cancel()
+
+    def _queue_next(self, running: int) -> bool:
+        """A full batch is sent while another runs, so the worker starts it without a round
+        trip; a partial one waits for the pass under way and gathers what comes meanwhile."""
+        return running < PIPELINE_DEPTH and len(self._pending) >= self.max_batch
+
+    async def _run(self, batch: list[tuple[Array, asyncio.Future[Array]]]) -> None:
+        stacked = np.stack([array for array, _ in batch])
+        try:
+            rows = await self.forward(stacked)
+        except Exception as exc:
+            for _, future in batch:
                 if not future.done():
-                    future.set_result(row)
+                    future.set_exception(exc)
+            return
+        if self.on_batch is not None:
+            self.on_batch(len(batch))
+        for (_, future), row in zip(batch, rows, strict=True):
+            if not future.done():
+                future.set_result(row)
