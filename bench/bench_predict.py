@@ -131,19 +131,29 @@ def throughput(
 ) -> list[Row]:
     images = BATCH * sizes.forward_batches * (8 if model is not DEFAULT else 1)
     folder = server.runs_dir / model.run_id
-    ceiling = speed.images_per_second(folder, photos, BATCH, images // BATCH)
-    served = speed.images_per_second(folder, photos, SERVER_BATCH, images // SERVER_BATCH)
-    log(f"{model.label}: in-process forward {ceiling:.1f} images/s at batch {BATCH}, "
-        f"{served:.1f} at batch {SERVER_BATCH}")  # fmt: skip
+
+    def forward_rates() -> tuple[float, float]:
+        ceiling = speed.images_per_second(folder, photos, BATCH, images // BATCH)
+        served = speed.images_per_second(folder, photos, SERVER_BATCH, images // SERVER_BATCH)
+        log(f"{model.label}: in-process forward {ceiling:.1f} images/s at batch {BATCH}, "
+            f"{served:.1f} at batch {SERVER_BATCH}")  # fmt: skip
+        return ceiling, served
+
+    before = forward_rates()
     with httpx.Client() as client:
         for payload in photos[:2]:  # load the model into the server's cache
             post_predict(client, server.url, model.run_id, payload)
-    rows = []
+    rates = []
     for concurrency in levels:
         with cores_busy() as machine:
-            rate = http_rate(server, model, photos, concurrency, requests)
-        log(f"{model.label}: HTTP at concurrency {concurrency}: {rate:.1f} predictions/s, "
+            rates.append(http_rate(server, model, photos, concurrency, requests))
+        log(f"{model.label}: HTTP at concurrency {concurrency}: {rates[-1]:.1f} predictions/s, "
             f"{machine.busy:.2f} of {machine.cores} cores busy")  # fmt: skip
+    after = forward_rates()
+    # The baselines bracket the load: the machine's speed drifts by a third within minutes.
+    ceiling, served = ((b + a) / 2 for b, a in zip(before, after, strict=True))
+    rows = []
+    for concurrency, rate in zip(levels, rates, strict=True):
         metric = f"predict HTTP c={concurrency} / in-process forward, {model.label}"
         rows.append(Row.of(metric, rate, ceiling, "img/s", f"batch {BATCH}"))
     metric = f"predict HTTP c={levels[-1]} / in-process forward at the server's batch"
