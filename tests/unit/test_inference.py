@@ -10,7 +10,6 @@ from dataclasses import replace
 import pytest
 
 from backend.services.inference import InferenceOptions, InferenceService, ModelNotFoundError
-from backend.services.micro_batch import OverloadedError
 from backend.services.run_store import RunStore
 from backend.services.uploads import UploadRejected
 from backend.services.worker_pool import WorkerLost
@@ -105,18 +104,6 @@ async def test_deleted_or_unfinished_runs_have_no_model(store):
             await inference.predict(running, images(1)[0], 1)
         with pytest.raises(ModelNotFoundError):
             await inference.predict("../../etc", images(1)[0], 1)
-
-
-async def test_queue_beyond_capacity_is_refused_not_piled_up(store):
-    run_id = make_model_run(store.root)
-    with serving(store, max_pending=4, max_batch=2, batch_window_seconds=0.2) as inference:
-        outcomes = await asyncio.gather(
-            *(inference.predict(run_id, d, 1) for d in images(12)), return_exceptions=True
-        )
-        refused = [o for o in outcomes if isinstance(o, OverloadedError)]
-        served = [o for o in outcomes if not isinstance(o, Exception)]
-        assert refused and served
-        assert len(refused) + len(served) == 12
 
 
 async def test_the_work_runs_in_worker_processes_of_lower_priority(store):

@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from backend.services.micro_batch import PIPELINE_DEPTH, MicroBatcher
+from backend.services.micro_batch import PIPELINE_DEPTH, MicroBatcher, OverloadedError
 
 
 class HeldForward:
@@ -32,8 +32,8 @@ class HeldForward:
             self.running -= 1
 
 
-def batcher(forward: HeldForward, max_batch: int = 2) -> MicroBatcher:
-    return MicroBatcher(forward, window_seconds=0.0, max_batch=max_batch, max_pending=64)
+def batcher(forward: HeldForward, max_batch: int = 2, max_pending: int = 64) -> MicroBatcher:
+    return MicroBatcher(forward, window_seconds=0.0, max_batch=max_batch, max_pending=max_pending)
 
 
 async def settle() -> None:
@@ -80,3 +80,18 @@ async def test_a_failed_pass_fails_its_own_batch_only():
             await future
     assert [int(r[0]) for r in await asyncio.gather(*good)] == [40, 50]
     assert micro.idle
+
+
+async def test_a_queue_beyond_capacity_is_refused_not_piled_up():
+    forward = HeldForward()
+    micro = batcher(forward, max_batch=1, max_pending=2)
+    outcomes = []
+    for i in range(8):
+        outcomes.append(asyncio.ensure_future(micro.submit(np.array([i]))))
+        await settle()
+    forward.release.set()
+    results = await asyncio.gather(*outcomes, return_exceptions=True)
+    refused = [r for r in results if isinstance(r, OverloadedError)]
+    assert len(refused) == 8 - PIPELINE_DEPTH - 2  # two in passes, two waiting
+    assert "retry" in str(refused[0])
+    assert [int(r[0]) for r in results[:4]] == [0, 10, 20, 30]
