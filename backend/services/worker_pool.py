@@ -188,7 +188,8 @@ def serve(
     ):
         while len(header := incoming.read(HEADER.size)) == HEADER.size:
             frame = bytearray(HEADER.unpack(header)[0])  # arrays in it stay writable
-            incoming.readinto(frame)
+            if incoming.readinto(frame) < len(frame):
+                return  # the server went away while it wrote
             function, args = pickle.loads(frame)
             answer = _outcome(function, args)
             outgoing.write(HEADER.pack(len(answer)) + answer)
