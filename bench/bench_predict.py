@@ -5,8 +5,9 @@ server runs it (``bench/model_speed.py``: a process of its own, one thread, the 
 workers' priority and engine).
 
 (a) P2: predictions/s over HTTP at concurrency 16 (tinyvgg also at 1 and 4; threads with one
-    httpx client each) / images/s of the bare forward pass on preprocessed photos (no
-    decoding, no HTTP) in batches of 16, and in batches of the server's largest micro-batch.
+    connection each, ``bench/load.py``'s ``PredictClient``) / images/s of the bare forward
+    pass on preprocessed photos (no decoding, no HTTP) in batches of 16, and in batches of
+    the server's largest micro-batch.
     Also how busy the machine's cores were at concurrency 16 (``bench/cpu_load.py``): the
     bare forward pass keeps one core busy, serving adds decoding, HTTP and the clients.
 (b) P3: p50 of one warm request over HTTP with the default model / the origin's per-request
@@ -30,7 +31,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ from bench.bare_server import bare_server
 from bench.cpu_load import cores_busy
 from bench.event_watcher import EventWatcher
 from bench.harness import bench_main, log
-from bench.load import Payload, burst, post_predict
+from bench.load import Payload, PredictClient, burst
 from bench.model_speed import ModelSpeed
 from bench.origin import origin_predict
 from bench.photos import make_photos
@@ -140,9 +141,9 @@ def throughput(
         return ceiling, served
 
     before = forward_rates()
-    with httpx.Client() as client:
+    with closing(PredictClient(server.url, model.run_id)) as client:
         for payload in photos[:2]:  # load the model into the server's cache
-            post_predict(client, server.url, model.run_id, payload)
+            client.post(payload)
     rates = []
     for concurrency in levels:
         with cores_busy() as machine:
@@ -166,14 +167,13 @@ def throughput(
 def http_rate(
     server: BenchServer, model: Served, photos: list[Payload], concurrency: int, requests: int
 ) -> float:
-    """Predictions/s of ``concurrency`` clients (threads, one httpx client each)."""
+    """Predictions/s of ``concurrency`` clients (threads, one connection each)."""
     per_thread = max(1, requests // concurrency)
 
     def client_loop(index: int) -> None:
-        with httpx.Client() as client:
+        with closing(PredictClient(server.url, model.run_id)) as client:
             for k in range(per_thread):
-                payload = photos[(index * per_thread + k) % len(photos)]
-                post_predict(client, server.url, model.run_id, payload)
+                client.post(photos[(index * per_thread + k) % len(photos)])
 
     with ThreadPoolExecutor(concurrency) as pool:
         started = time.perf_counter()
@@ -187,12 +187,12 @@ def warm_latency(
 ) -> list[Row]:
     folder = server.runs_dir / model.run_id
     ours = []
-    with httpx.Client() as client:
+    with closing(PredictClient(server.url, model.run_id)) as client:
         for _ in range(3):
-            post_predict(client, server.url, model.run_id, photo)
+            client.post(photo)
         for _ in range(samples):
             started = time.perf_counter()
-            post_predict(client, server.url, model.run_id, photo)
+            client.post(photo)
             ours.append((time.perf_counter() - started) * 1000)
     single = 1000 / speed.images_per_second(folder, [photo], 1, samples)
     floor = single + speed.prepare_ms(folder, photo[1], samples)
