@@ -26,6 +26,7 @@ from bench.photos import make_photos
 from bench.table import Row
 from bench.temp_server import BenchServer, bench_server
 from bench.workload import DATASET, make_data, trainer_threads
+from food_vision.settings import Settings
 from tests.utils.factories import make_model_run
 
 FRAMEWORKS = ("fastapi", "flask")
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> list[Row]:
     sizes = QUICK if args.quick else FULL
     epochs = 2 if args.quick else 4
     rows: list[Row] = []
-    with ModelSpeed(SERVER_THREADS) as speed:
+    with ModelSpeed(SERVER_THREADS, lone_threads=Settings().lone_prediction_threads) as speed:
         for framework in FRAMEWORKS:
             log(f"--- {framework}")
             measured = measure(framework, speed, sizes, epochs, args.photos)
@@ -61,6 +62,7 @@ def measure(
     settings = {
         "FOODVISION_SERVER_THREADS": str(SERVER_THREADS),
         "FOODVISION_TRAINER_THREADS": str(trainer_threads()),
+        "FOODVISION_LONE_PREDICTION_THREADS": str(speed.lone_threads),
     }
     with bench_server(f"frameworks-{framework}", prepare=prepare, framework=framework,
                       **settings) as server:  # fmt: skip

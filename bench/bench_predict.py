@@ -12,8 +12,10 @@ workers' priority and engine).
     bare forward pass keeps one core busy, serving adds decoding, HTTP and the clients.
 (b) P3: p50 of one warm request over HTTP with the default model / the origin's per-request
     path in this process with the same model: rebuild it, load its weights, predict, render a
-    matplotlib figure (photo, label as title) to PNG (no HTTP, which flatters the origin).
-    Also ours / the bare forward pass of one image: what the server adds to the model.
+    matplotlib figure (photo, label as title) to PNG (no HTTP, which flatters the origin). The
+    two are measured in turns. Also ours / the bare forward pass of one image on the threads
+    of a request that finds the server idle (``FOODVISION_LONE_PREDICTION_THREADS``), and /
+    that plus decoding: what the server adds to the model.
 (c) P1: p99 of ``GET /healthz`` during a 16-way prediction burst with the default model, and
     during a training run plus 4 concurrent predictions, / p99 idle (half measured before,
     half after). The predictions come from another process (``bench/load.py``). The same
@@ -27,9 +29,10 @@ onnxruntime): ``FOODVISION_INFERENCE_ENGINE=torch python bench/bench_predict.py`
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
@@ -49,7 +52,7 @@ from bench.origin import origin_predict
 from bench.photos import make_photos
 from bench.table import Row
 from bench.temp_server import BenchServer, bench_server
-from bench.timing import median, percentile, sequential_latencies
+from bench.timing import call_latencies, median, percentile, sequential_latencies
 from bench.workload import DATASET, make_data, run_config
 from food_vision.settings import Settings
 from tests.utils.factories import make_model_run
@@ -58,6 +61,8 @@ SERVER_THREADS = 1
 BATCH = 16
 SERVER_BATCH = Settings.model_fields["max_batch"].default
 PHOTOS = 12
+# Ours and the origin's path are measured in turns: the machine's speed drifts within a minute.
+WARM_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -98,11 +103,12 @@ def run(args: argparse.Namespace) -> list[Row]:
             run_id = make_model_run(server.runs_dir, architecture=model.architecture)
             models[model.architecture] = Served(model.architecture, model.label, run_id)
 
-    engine = Settings().inference_engine
-    log(f"forward passes on {engine}")
+    engine, lone_threads = Settings().inference_engine, Settings().lone_prediction_threads
+    log(f"forward passes on {engine}; a lone request's on {lone_threads} threads")
     settings = {
         "FOODVISION_SERVER_THREADS": str(SERVER_THREADS),
         "FOODVISION_INFERENCE_ENGINE": engine,
+        "FOODVISION_LONE_PREDICTION_THREADS": str(lone_threads),
     }
     with bench_server("predict", prepare=prepare, **settings) as server:
         source = args.photos or server.data_dir / DATASET
@@ -110,7 +116,7 @@ def run(args: argparse.Namespace) -> list[Row]:
         megabytes = sum(len(data) for _, data in photos) / len(photos) / 1e6
         log(f"{len(photos)} photos from {source}, {megabytes:.2f} MB on average")
         default, tiny = models[DEFAULT.architecture], models[TINY.architecture]
-        with ModelSpeed(SERVER_THREADS, engine) as speed:
+        with ModelSpeed(SERVER_THREADS, engine, lone_threads) as speed:
             rows = throughput(server, speed, default, photos, (16,), sizes.default_requests, sizes)
             rows += throughput(server, speed, tiny, photos, (1, 4, 16), sizes.tiny_requests, sizes)
             rows += warm_latency(server, speed, default, photos[1], sizes.warm_samples)
@@ -186,15 +192,17 @@ def warm_latency(
     server: BenchServer, speed: ModelSpeed, model: Served, photo: Payload, samples: int
 ) -> list[Row]:
     folder = server.runs_dir / model.run_id
-    ours = []
+    origin = origin_path(folder, server.home / photo[0], photo[1])
+    ours: list[float] = []
+    origin_ms: list[float] = []
     with closing(PredictClient(server.url, model.run_id)) as client:
         for _ in range(3):
             client.post(photo)
-        for _ in range(samples):
-            started = time.perf_counter()
-            client.post(photo)
-            ours.append((time.perf_counter() - started) * 1000)
-    single = 1000 / speed.images_per_second(folder, [photo], 1, samples)
+        for _ in range(WARM_ROUNDS):
+            ours += call_latencies(functools.partial(client.post, photo), samples // WARM_ROUNDS)
+            if origin is not None:
+                origin_ms += call_latencies(origin, max(2, samples // 3 // WARM_ROUNDS))
+    single = 1000 / speed.images_per_second(folder, [photo], 1, samples, lone=True)
     floor = single + speed.prepare_ms(folder, photo[1], samples)
     ours_p50 = median(ours)
     log(f"warm p50 {ours_p50:.1f} ms over HTTP; bare forward of one image {single:.1f} ms; "
@@ -204,25 +212,28 @@ def warm_latency(
     metric = f"predict warm p50 / decode + forward of the same photo, {model.label}"
     rows.append(Row.of(metric, ours_p50, floor, "ms", "floor"))
     metric = f"predict warm p50: ours / origin per-request path, {model.label}"
-    try:
-        import matplotlib
-    except ImportError:
+    if origin is None:
         return [*rows, Row.skipped(metric, "matplotlib not installed")]
-    matplotlib.use("Agg")
-    image = server.home / photo[0]
-    image.write_bytes(photo[1])
-    for _ in range(2):  # warm: imports, font cache, allocator
-        origin_predict(folder, image)
-    origin = []
-    for _ in range(max(5, samples // 3)):
-        started = time.perf_counter()
-        origin_predict(folder, image)
-        origin.append((time.perf_counter() - started) * 1000)
-    origin_p50 = median(origin)
+    origin_p50 = median(origin_ms)
     log(f"origin's per-request path p50 {origin_p50:.1f} ms in-process")
     rows.append(Row.of(metric, ours_p50, origin_p50, "ms", "origin"))
     metric = f"decode + forward of the photo / origin per-request path, {model.label}"
     return [*rows, Row.of(metric, floor, origin_p50, "ms", "origin")]
+
+
+def origin_path(folder: Path, image: Path, data: bytes) -> Callable[[], bytes] | None:
+    """The origin's request on ``data`` saved as ``image``, warmed (imports, font cache,
+    allocator); None without matplotlib."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    image.write_bytes(data)
+    call = functools.partial(origin_predict, folder, image)
+    for _ in range(2):
+        call()
+    return call
 
 
 @dataclass(frozen=True)

@@ -19,19 +19,28 @@ from food_vision.settings import DEFAULT_ENGINE, Engine, Settings
 Payload = tuple[str, bytes]
 
 
-def _rate(folder: Path, photos: list[Payload], batch: int, batches: int, engine: Engine) -> float:
+def _rate(
+    folder: Path,
+    photos: list[Payload],
+    batch: int,
+    batches: int,
+    engine: Engine,
+    lone_threads: int | None,
+) -> float:
+    """Images/s over ``batches`` passes; ``lone_threads``: as a lone request's pass."""
     import torch
 
     from food_vision.images import open_image
     from food_vision.predict import Predictor
 
-    predictor = Predictor.from_bundle(folder, engine)
+    predictor = Predictor.from_bundle(folder, engine, lone_threads or 1)
+    lone = lone_threads is not None
     tensors = [predictor.preprocess(open_image(data)) for _, data in photos]
     stacked = torch.stack([tensors[i % len(tensors)] for i in range(batch)])
-    predictor.probabilities(stacked)
+    predictor.probabilities(stacked, lone=lone)
     started = time.perf_counter()
     for _ in range(batches):
-        predictor.probabilities(stacked)
+        predictor.probabilities(stacked, lone=lone)
     return batches * batch / (time.perf_counter() - started)
 
 
@@ -51,9 +60,12 @@ def _prepare_ms(folder: Path, data: bytes, samples: int) -> float:
 class ModelSpeed:
     """A measuring process, for the duration of a ``with`` block."""
 
-    def __init__(self, threads: int, engine: Engine = DEFAULT_ENGINE) -> None:
+    def __init__(
+        self, threads: int, engine: Engine = DEFAULT_ENGINE, lone_threads: int = 1
+    ) -> None:
         self.threads = threads
         self.engine = engine
+        self.lone_threads = lone_threads
 
     def __enter__(self) -> ModelSpeed:
         self._pool = ProcessPoolExecutor(
@@ -73,10 +85,13 @@ class ModelSpeed:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def images_per_second(
-        self, folder: Path, photos: list[Payload], batch: int, batches: int
+        self, folder: Path, photos: list[Payload], batch: int, batches: int, *, lone: bool = False
     ) -> float:
-        """Images/s of the bare forward pass over preprocessed photos, ``batch`` at a time."""
-        return self._pool.submit(_rate, folder, photos, batch, batches, self.engine).result()
+        """Images/s of the bare forward pass over preprocessed photos, ``batch`` at a time
+        (``lone``: with the threads of a prediction that finds the server idle)."""
+        lone_threads = self.lone_threads if lone else None
+        future = self._pool.submit(_rate, folder, photos, batch, batches, self.engine, lone_threads)
+        return future.result()
 
     def prepare_ms(self, folder: Path, data: bytes, samples: int) -> float:
         """Median ms to decode and preprocess one upload, as an image worker does."""

@@ -1,4 +1,4 @@
-"""Timing figures: percentiles, latencies of sequential requests, one timed call."""
+"""Timing figures: percentiles, latencies of sequential requests and calls, one timed call."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def median(values: Sequence[float]) -> float:
     return percentile(values, 50)
+
+
+def call_latencies(call: Callable[[], object], count: int) -> list[float]:
+    """ms of each of ``count`` calls, one after the other."""
+    return [timed(call)[0] * 1000 for _ in range(count)]
 
 
 def sequential_latencies(

@@ -32,20 +32,34 @@ class Prediction:
 
 
 class Predictor:
-    """A loaded model with its preprocessing; ``predict`` takes any number of images."""
+    """A loaded model with its preprocessing; ``predict`` takes any number of images.
 
-    def __init__(self, model: nn.Module, meta: ModelMeta, engine: Engine = DEFAULT_ENGINE) -> None:
+    ``lone_threads``: the threads of a pass told it is alone on the machine (``lone=True``),
+    on the ONNX Runtime engine; torch's threads are the process's own and stay as they are.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        meta: ModelMeta,
+        engine: Engine = DEFAULT_ENGINE,
+        lone_threads: int = 1,
+    ) -> None:
         self.model = fold_batch_norms(model).to(memory_format=torch.channels_last)
         self.meta = meta
         self.transform = eval_transform(meta.input_size, meta.mean, meta.std)
         self.runtime = (
-            runtime_copy(self.model, meta.input_size) if engine == "onnxruntime" else None
+            runtime_copy(self.model, meta.input_size, lone_threads)
+            if engine == "onnxruntime"
+            else None
         )
 
     @classmethod
-    def from_bundle(cls, folder: Path, engine: Engine = DEFAULT_ENGINE) -> Predictor:
+    def from_bundle(
+        cls, folder: Path, engine: Engine = DEFAULT_ENGINE, lone_threads: int = 1
+    ) -> Predictor:
         model, meta = load_bundle(Path(folder))
-        return cls(model, meta, engine)
+        return cls(model, meta, engine, lone_threads)
 
     @property
     def engine(self) -> Engine:
@@ -60,18 +74,19 @@ class Predictor:
         tensor: Tensor = self.transform(to_rgb(image))
         return tensor
 
-    def probabilities(self, batch: Tensor) -> Tensor:
+    def probabilities(self, batch: Tensor, *, lone: bool = False) -> Tensor:
         """Softmax over a preprocessed batch, shape (N, classes)."""
         with torch.inference_mode():
             if self.runtime is not None:
-                return torch.softmax(self.runtime.logits(batch), dim=1)
+                return torch.softmax(self.runtime.logits(batch, lone=lone), dim=1)
             logits = self.model(batch.contiguous(memory_format=torch.channels_last))
             return torch.softmax(logits, dim=1)
 
-    def pixel_probabilities(self, pixels: Tensor) -> Tensor:
+    def pixel_probabilities(self, pixels: Tensor, *, lone: bool = False) -> Tensor:
         """Softmax over cropped 8-bit pixels (N, H, W, 3) (``eval_crop``'s output), shape
         (N, classes)."""
-        return self.probabilities(normalize_pixels(pixels, self.meta.mean, self.meta.std))
+        normalized = normalize_pixels(pixels, self.meta.mean, self.meta.std)
+        return self.probabilities(normalized, lone=lone)
 
     def predict(self, images: Sequence[Image.Image], top_k: int = 3) -> list[list[Prediction]]:
         if not images:

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     inference_engine: Engine = Field(
         DEFAULT_ENGINE, description="what runs prediction's forward passes: onnxruntime or torch"
     )
+    lone_prediction_threads: int = Field(
+        default_factory=lambda: min(4, os.cpu_count() or 1),
+        ge=1,
+        le=64,
+        description="threads of a prediction that finds the server idle (ONNX Runtime; they "
+        "spin a while after each pass, so at most 4 by default)",
+    )
     trainer_threads: int = Field(
         default_factory=lambda: max(1, (os.cpu_count() or 2) - 1),
         ge=1,

@@ -64,6 +64,7 @@ class Services:
                 max_pixels=settings.max_image_pixels,
                 image_workers=settings.image_workers,
                 engine=settings.inference_engine,
+                lone_threads=settings.lone_prediction_threads,
             ),
             on_batch=metrics.batch_size.observe,
         )

@@ -30,15 +30,18 @@ ModelKey = tuple[str, int, int, int]  # run id + the weights file's identity
 _models: OrderedDict[ModelKey, Predictor] = OrderedDict()
 _cache_size = 4
 _engine: Engine = DEFAULT_ENGINE
+_lone_threads = 1
 
 
-def start_worker(threads: int, niceness: int, cache_size: int, engine: Engine) -> None:
+def start_worker(
+    threads: int, niceness: int, cache_size: int, engine: Engine, lone_threads: int = 1
+) -> None:
     """A worker's set-up: its torch threads, a lower priority than the server's loop, and the
-    engine of its forward passes."""
-    global _cache_size, _engine
+    engine of its forward passes (with ``lone_threads`` for a request that is alone)."""
+    global _cache_size, _engine, _lone_threads
     os.setpriority(os.PRIO_PROCESS, 0, niceness)
     torch.set_num_threads(threads)
-    _cache_size, _engine = cache_size, engine
+    _cache_size, _engine, _lone_threads = cache_size, engine, lone_threads
 
 
 def ready() -> bool:
@@ -60,10 +63,11 @@ def _crop(size: int) -> Compose:
 
 def prepare_and_forward(key: ModelKey, folder: Path, data: bytes, max_pixels: int) -> np.ndarray:
     """``prepare`` and ``forward`` of one upload in one call: the whole work of a request that
-    finds the forward worker idle, which then crosses between processes once, not twice.
-    Shape (1, classes)."""
-    pixels = prepare(data, max_pixels, _predictor(key, folder).meta.input_size)
-    return forward(key, folder, pixels[None])
+    finds the server idle, which then crosses between processes once, not twice, and whose
+    forward pass may use the idle cores. Shape (1, classes)."""
+    predictor = _predictor(key, folder)
+    pixels = prepare(data, max_pixels, predictor.meta.input_size)
+    return predictor.pixel_probabilities(torch.from_numpy(pixels[None]), lone=True).numpy()
 
 
 def load(key: ModelKey, folder: Path) -> ModelMeta:
@@ -80,7 +84,7 @@ def forward(key: ModelKey, folder: Path, batch: np.ndarray) -> np.ndarray:
 def _predictor(key: ModelKey, folder: Path) -> Predictor:
     predictor = _models.get(key)
     if predictor is None:
-        predictor = Predictor.from_bundle(folder, _engine)
+        predictor = Predictor.from_bundle(folder, _engine, _lone_threads)
         for stale in [k for k in _models if k[0] == key[0]]:
             del _models[stale]
         _models[key] = predictor

@@ -41,10 +41,11 @@ def images(count: int) -> list[bytes]:
 
 async def test_concurrent_requests_are_batched_and_match_single_predictions(store):
     run_id = make_model_run(store.root)
-    with serving(store, max_batch=8) as inference:
+    with serving(store, max_batch=8, lone_threads=2) as inference:
         uploads = images(8)
         results = await asyncio.gather(*(inference.predict(run_id, d, 3) for d in uploads))
         assert max(inference.batch_sizes) > 1
+        assert inference.lone_requests >= 1  # the first, on the lone threads
         predictor = Predictor.from_bundle(store.folder(run_id))
         for data, result in zip(uploads, results, strict=True):
             from backend.services.uploads import decode_image

@@ -4,6 +4,7 @@ torch kept whenever a copy cannot be made or answers differently."""
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,29 @@ def test_the_onnx_engine_answers_as_torch(tmp_path: Path, architecture: str) -> 
     torch.testing.assert_close(fast.runtime.logits(batch), logits, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(fast.probabilities(batch), plain.probabilities(batch))
     assert fast.probabilities(batch[:1]).shape == (1, len(fast.classes))
+
+
+def test_a_lone_pass_runs_on_a_session_of_more_threads_with_the_same_answers(
+    tmp_path: Path,
+) -> None:
+    make_bundle(tmp_path, architecture="tinyvgg", seed=3)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        before = _threads()
+        predictor = Predictor.from_bundle(tmp_path, lone_threads=3)
+        added = _threads() - before
+    finally:
+        torch.set_num_threads(threads)
+    assert added == 2  # the lone session's pool; the batched one runs on the caller's thread
+    size = predictor.meta.input_size
+    batch = torch.randn(3, 3, size, size, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(predictor.probabilities(batch, lone=True),
+                               predictor.probabilities(batch))  # fmt: skip
+
+
+def _threads() -> int:
+    return len(os.listdir("/proc/self/task"))
 
 
 class ValueDependent(nn.Module):

@@ -33,6 +33,8 @@ def fresh_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         ("MAX_CONNECTIONS", "many", "valid integer"),
         ("FRAMEWORK", "django", "'fastapi' or 'flask'"),
         ("INFERENCE_ENGINE", "tensorrt", "'onnxruntime' or 'torch'"),
+        ("LONE_PREDICTION_THREADS", "0", "greater than or equal to 1"),
+        ("LONE_PREDICTION_THREADS", "all", "valid integer"),
     ],
 )
 def test_a_bad_limit_stops_serve_with_its_name(
