@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 
 Payload = tuple[str, bytes]  # file name, image bytes
+PREDICT = "/api/predict"
 
 
 class PredictClient:
@@ -35,11 +36,11 @@ class PredictClient:
 
     def post(self, payload: Payload) -> None:
         body, headers = self._form(payload)
-        self._connection.request("POST", "/api/predict", body=body, headers=headers)
+        self._connection.request("POST", PREDICT, body=body, headers=headers)
         response = self._connection.getresponse()
         answer = response.read()
         if response.status != 200:
-            raise RuntimeError(f"POST /api/predict: {response.status} {answer[:200]!r}")
+            raise RuntimeError(f"POST {PREDICT}: {response.status} {answer[:200]!r}")
 
     def _form(self, payload: Payload) -> tuple[bytes, dict[str, str]]:
         form = self._forms.get(payload)
@@ -47,7 +48,7 @@ class PredictClient:
             name, data = payload
             request = httpx.Request(
                 "POST",
-                f"{self._url}/api/predict",
+                f"{self._url}{PREDICT}",
                 files={"file": (name, data, "image/jpeg")},
                 data={"model": self._model, "top_k": "3"},
             )
