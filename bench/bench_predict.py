@@ -14,7 +14,7 @@ workers' priority and engine).
     path in this process with the same model: rebuild it, load its weights, predict, render a
     matplotlib figure (photo, label as title) to PNG (no HTTP, which flatters the origin). The
     two are measured in turns. Also ours / the bare forward pass of one image on the threads
-    of a request that finds the server idle (``FOODVISION_LONE_PREDICTION_THREADS``), and /
+    of a request that finds no other under way (``FOODVISION_LONE_PREDICTION_THREADS``), and /
     that plus decoding: what the server adds to the model.
 (c) P1: p99 of ``GET /healthz`` during a 16-way prediction burst with the default model, and
     during a training run plus 4 concurrent predictions, / p99 idle (half measured before,

@@ -88,7 +88,7 @@ class ModelSpeed:
         self, folder: Path, photos: list[Payload], batch: int, batches: int, *, lone: bool = False
     ) -> float:
         """Images/s of the bare forward pass over preprocessed photos, ``batch`` at a time
-        (``lone``: with the threads of a prediction that finds the server idle)."""
+        (``lone``: with the threads of a prediction that finds no other under way)."""
         lone_threads = self.lone_threads if lone else None
         future = self._pool.submit(_rate, folder, photos, batch, batches, self.engine, lone_threads)
         return future.result()

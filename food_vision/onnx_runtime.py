@@ -29,7 +29,7 @@ class RuntimeCopy:
     """A model's forward pass on ONNX Runtime: ``logits`` takes what the model takes.
 
     ``lone=True`` runs the pass on a second session with more threads, for a pass that has
-    the machine to itself (a prediction that found the server idle). Its threads spin for
+    the machine to itself (a prediction that found no other under way). Its threads spin for
     tens of milliseconds after each pass, which only an idle machine can spare: one image
     of EfficientNet-Lite0 takes 6.5 ms on two threads against 10.5 ms on one.
     """

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
         default_factory=lambda: min(4, os.cpu_count() or 1),
         ge=1,
         le=64,
-        description="threads of a prediction that finds the server idle (ONNX Runtime; they "
+        description="threads of a prediction that finds no other under way (ONNX Runtime; they "
         "spin a while after each pass, so at most 4 by default)",
     )
     trainer_threads: int = Field(

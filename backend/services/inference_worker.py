@@ -63,7 +63,7 @@ def _crop(size: int) -> Compose:
 
 def prepare_and_forward(key: ModelKey, folder: Path, data: bytes, max_pixels: int) -> np.ndarray:
     """``prepare`` and ``forward`` of one upload in one call: the whole work of a request that
-    finds the server idle, which then crosses between processes once, not twice, and whose
+    finds no other under way, which then crosses between processes once, not twice, and whose
     forward pass may use the idle cores. Shape (1, classes)."""
     predictor = _predictor(key, folder)
     pixels = prepare(data, max_pixels, predictor.meta.input_size)
