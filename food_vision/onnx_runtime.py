@@ -31,7 +31,9 @@ class RuntimeCopy:
     ``lone=True`` runs the pass on a second session with more threads, for a pass that has
     the machine to itself (a prediction that found no other under way). Its threads spin for
     tens of milliseconds after each pass, which only an idle machine can spare: one image
-    of EfficientNet-Lite0 takes 6.5 ms on two threads against 10.5 ms on one.
+    of EfficientNet-Lite0 takes 6.5 ms on two threads against 10.5 ms on one, on the 2-core
+    development machine, a virtual one, except in stretches of several seconds where two
+    threads took 14 ms (one thread was unaffected by them).
     """
 
     def __init__(

@@ -51,9 +51,10 @@ def ready() -> bool:
 
 def prepare(data: bytes, max_pixels: int, size: int) -> np.ndarray:
     """The upload decoded (content checked, limits applied) and cropped to the model's input
-    ``size``: 8-bit pixels (size, size, 3), which the forward worker normalises."""
+    ``size``: 8-bit pixels (size, size, 3), which the forward worker normalises. A writable
+    copy: torch takes a read-only array only with a warning."""
     image = decode_image(data, max_pixels=max_pixels, min_side=size)
-    return np.asarray(_crop(size)(image))
+    return np.array(_crop(size)(image))
 
 
 @functools.lru_cache(maxsize=16)

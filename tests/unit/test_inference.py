@@ -176,3 +176,11 @@ async def test_a_lone_request_is_decoded_and_run_by_the_forward_worker_alone(sto
         assert inference.lone_requests == 2 and inference.batch_sizes == [1, 1]
         with pytest.raises(UploadRejected):
             await inference.predict(run_id, b"not an image at all", 1)
+
+
+def test_prepared_pixels_are_cropped_and_writable_for_torch():
+    from backend.services.inference_worker import prepare
+
+    pixels = prepare(patterned_image("JPEG", size=(120, 90)), 10**7, 64)
+    assert pixels.shape == (64, 64, 3) and pixels.dtype.name == "uint8"
+    assert pixels.flags.writeable  # torch.from_numpy warns on a read-only array
