@@ -25,16 +25,16 @@ def _rate(
     batch: int,
     batches: int,
     engine: Engine,
-    lone_threads: int | None,
+    lone_threads: int,
+    lone: bool,
 ) -> float:
-    """Images/s over ``batches`` passes; ``lone_threads``: as a lone request's pass."""
+    """Images/s over ``batches`` passes; ``lone``: on a lone request's ``lone_threads``."""
     import torch
 
     from food_vision.images import open_image
     from food_vision.predict import Predictor
 
-    predictor = Predictor.from_bundle(folder, engine, lone_threads or 1)
-    lone = lone_threads is not None
+    predictor = Predictor.from_bundle(folder, engine, lone_threads)
     tensors = [predictor.preprocess(open_image(data)) for _, data in photos]
     stacked = torch.stack([tensors[i % len(tensors)] for i in range(batch)])
     predictor.probabilities(stacked, lone=lone)
@@ -89,8 +89,9 @@ class ModelSpeed:
     ) -> float:
         """Images/s of the bare forward pass over preprocessed photos, ``batch`` at a time
         (``lone``: with the threads of a prediction that finds no other under way)."""
-        lone_threads = self.lone_threads if lone else None
-        future = self._pool.submit(_rate, folder, photos, batch, batches, self.engine, lone_threads)
+        future = self._pool.submit(
+            _rate, folder, photos, batch, batches, self.engine, self.lone_threads, lone
+        )
         return future.result()
 
     def prepare_ms(self, folder: Path, data: bytes, samples: int) -> float:

@@ -9,8 +9,8 @@ A request that finds no other prediction under way skips the image worker: the f
 decodes it and runs it, one round trip between processes instead of two (EfficientNet-Lite0,
 a 0.35 MB photo, sequential requests: p50 33 against 39 ms, three interleaved pairs). Its
 forward pass runs on ``lone_threads`` threads, the cores a batch would leave to decoding (the
-same, 2 threads against 1 on two cores: p50 15.7-18.1 against 19.8-22.5 ms, two interleaved
-pairs of two runs).
+same requests on two cores: p50 15.7-18.1 ms with 2 threads against 19.8-22.5 ms with 1, two
+interleaved pairs of two runs).
 """
 
 from __future__ import annotations
