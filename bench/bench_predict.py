@@ -103,7 +103,8 @@ def run(args: argparse.Namespace) -> list[Row]:
             run_id = make_model_run(server.runs_dir, architecture=model.architecture)
             models[model.architecture] = Served(model.architecture, model.label, run_id)
 
-    engine, lone_threads = Settings().inference_engine, Settings().lone_prediction_threads
+    defaults = Settings()
+    engine, lone_threads = defaults.inference_engine, defaults.lone_prediction_threads
     log(f"forward passes on {engine}; a lone request's on {lone_threads} threads")
     settings = {
         "FOODVISION_SERVER_THREADS": str(SERVER_THREADS),
